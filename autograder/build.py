@@ -1,0 +1,148 @@
+"""Build the notebooks: text solutions -> nbgrader source notebooks -> student labs.
+
+    python -m autograder.build            # rebuild solutions/*/*.ipynb and labs/
+    python -m autograder.build --check    # exit 1 if anything committed is stale
+
+Solutions are authored as jupytext "percent" scripts, ``solutions/<lab>/<name>.py``.
+A cell header carries its role in compact form and the build turns it into
+nbgrader metadata:
+
+    # %% kind="solution"                 student answer cell (### BEGIN/END SOLUTION)
+    # %% kind="test" id="softmax" points=2   graded test cell (may hold hidden tests)
+    # %% [markdown]                      anything else: a locked, read-only cell
+
+The student versions in ``labs/`` come from ``nbgrader generate_assignment``,
+which strips solutions and hidden tests.
+"""
+
+import argparse
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+KINDS = ("solution", "test", "locked")
+
+
+def lab_sources(root: Path = REPO) -> list:
+    """All ``solutions/<lab>/<name>.py`` authoring files, sorted."""
+    return sorted(path for path in (root / "solutions").glob("*/*.py"))
+
+
+def to_nbgrader_notebook(script: Path) -> nbformat.NotebookNode:
+    """Read a percent script and give every cell its nbgrader metadata."""
+    notebook = jupytext.read(script, fmt="py:percent")
+    seen_ids = set()
+    for index, cell in enumerate(notebook.cells):
+        metadata = cell.metadata
+        kind = metadata.pop("kind", "locked")
+        if kind not in KINDS:
+            raise ValueError(f"{script}: cell {index} has kind={kind!r}; use one of {KINDS}")
+        grade_id = metadata.pop("id", None) or f"cell-{index:02d}"
+        if grade_id in seen_ids:
+            raise ValueError(f"{script}: cell id {grade_id!r} is used twice")
+        seen_ids.add(grade_id)
+        points = metadata.pop("points", None)
+        if kind == "test" and not points:
+            raise ValueError(f"{script}: test cell {grade_id!r} needs points=N")
+        if kind == "test" and cell.cell_type != "code":
+            raise ValueError(f"{script}: test cell {grade_id!r} must be a code cell")
+        metadata.pop("lines_to_next_cell", None)
+        nbgrader = {
+            "grade": kind == "test", "grade_id": grade_id, "locked": kind != "solution",
+            "schema_version": 3, "solution": kind == "solution", "task": False,
+        }
+        if kind == "test":
+            nbgrader["points"] = points
+        metadata["nbgrader"] = nbgrader
+        cell["id"] = grade_id.replace("_", "-")
+        if cell.cell_type == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    notebook.metadata = nbformat.NotebookNode({
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    })
+    notebook.nbformat, notebook.nbformat_minor = 4, 5
+    return notebook
+
+
+def build(out_root: Path, root: Path = REPO, verbose: bool = True) -> list:
+    """Write source notebooks and student labs under ``out_root``.
+
+    Returns:
+        The written paths, relative to ``out_root``.
+    """
+    written = []
+    with tempfile.TemporaryDirectory(prefix="course-build-") as scratch:
+        course = Path(scratch)
+        shutil.copy(root / "nbgrader_config.py", course / "nbgrader_config.py")
+        for script in lab_sources(root):
+            lab = script.parent.name
+            notebook = to_nbgrader_notebook(script)
+            relative = Path("solutions") / lab / (script.stem + ".ipynb")
+            for base in (out_root, course):
+                (base / relative).parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(notebook, base / relative)
+            written.append(relative)
+            result = subprocess.run(
+                [sys.executable, "-m", "nbgrader", "generate_assignment", lab, "--force",
+                 f"--CourseDirectory.db_url=sqlite:///{course / 'build.db'}"],
+                cwd=course, capture_output=True, text=True,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"nbgrader generate_assignment {lab} failed:\n{result.stdout}{result.stderr}")
+            released = course / "labs" / lab
+            target = out_root / "labs" / lab
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(released, target)
+            written += [Path("labs") / lab / path.name for path in sorted(released.iterdir())]
+            if verbose:
+                print(f"built {relative} and labs/{lab}/")
+    return written
+
+
+def stale_files(root: Path = REPO) -> list:
+    """Files under solutions/ and labs/ that differ from a fresh build."""
+    with tempfile.TemporaryDirectory(prefix="course-check-") as fresh:
+        fresh_root = Path(fresh)
+        written = build(fresh_root, root, verbose=False)
+        stale = [str(path) for path in written
+                 if not (root / path).exists() or not filecmp.cmp(fresh_root / path, root / path, shallow=False)]
+        built_labs = {path.parts[1] for path in written if path.parts[0] == "labs"}
+        for lab_dir in sorted((root / "labs").glob("*")):
+            if lab_dir.is_dir() and lab_dir.name not in built_labs:
+                stale.append(f"labs/{lab_dir.name} (no solution builds it)")
+        return stale
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder.build",
+        description="Build solutions/<lab>/*.ipynb from their .py sources and generate "
+                    "the student notebooks in labs/ with nbgrader.",
+    )
+    parser.add_argument("--check", action="store_true",
+                        help="build into a scratch folder and list committed files that are stale; "
+                             "exit 1 if any")
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = stale_files()
+        for path in stale:
+            print(f"stale: {path}")
+        print("labs/ and solutions/ are up to date" if not stale else
+              "run `make build` (python -m autograder.build) and commit the result")
+        return 1 if stale else 0
+    build(REPO)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

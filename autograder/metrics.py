@@ -1,0 +1,62 @@
+"""Grader-owned metrics: macro-F1, accuracy and the confusion matrix (scikit-learn).
+
+The grader computes these itself, on data it loads itself, from the student's
+model's predictions; it never trusts numbers a notebook reports.
+"""
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+from autograder import thresholds
+
+
+def predict_labels(model, images, batch_size: int = 256) -> np.ndarray:
+    """Class predictions of a Keras classifier.
+
+    Args:
+        model: a Keras model mapping (n, 28, 28, 1) float32 images in [0, 1]
+            to (n, 10) class scores.
+        images: uint8 array (n, 28, 28).
+
+    Returns:
+        int array (n,) of predicted classes.
+    """
+    inputs = (np.asarray(images, dtype="float32") / 255.0)[..., None]
+    scores = np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0))
+    if scores.ndim != 2 or scores.shape[0] != len(images):
+        raise ValueError(f"the model should output (n, classes) scores; it gave shape {scores.shape}")
+    return scores.argmax(axis=1)
+
+
+def score(metric: str, y_true, y_pred) -> float:
+    if metric == "macro_f1":
+        return float(f1_score(y_true, y_pred, average="macro", labels=np.arange(10), zero_division=0))
+    if metric == "accuracy":
+        return float(accuracy_score(y_true, y_pred))
+    raise ValueError(f"unknown metric {metric!r}; use 'macro_f1' or 'accuracy'")
+
+
+def confusion(y_true, y_pred, n_classes: int = 10) -> np.ndarray:
+    """(n_classes, n_classes) counts: rows are true classes, columns predictions."""
+    return confusion_matrix(y_true, y_pred, labels=np.arange(n_classes))
+
+
+def require(lab_id: str, metric: str, model, dataset, budget_name: str) -> float:
+    """Score the model on the held-out split and require the calibrated threshold.
+
+    Raises:
+        AssertionError: the score is below the threshold (the message gives both).
+    """
+    predictions = predict_labels(model, dataset.x_test)
+    value = score(metric, dataset.y_test, predictions)
+    entry = thresholds.lookup(lab_id, metric, dataset.key, budget_name)
+    verdict = "passes" if value >= entry["threshold"] else "is below"
+    note = " (provisional threshold)" if entry.get("provisional") else ""
+    message = (f"{metric} = {value:.4f} on {dataset.description} ({len(dataset.y_test)} held-out "
+               f"images) {verdict} the threshold {entry['threshold']:.4f}{note}")
+    print(message)
+    print("confusion matrix (rows true, columns predicted):")
+    print(confusion(dataset.y_test, predictions))
+    if value < entry["threshold"]:
+        raise AssertionError(message)
+    return value

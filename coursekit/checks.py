@@ -1,0 +1,87 @@
+"""Visible checks: what a student runs to see whether an exercise is right.
+
+Each check either prints one line starting with "OK" or raises ``CheckFailed``
+(an ``AssertionError``, so nbgrader counts the cell as failed) whose message
+says what is wrong, in the student's terms.
+"""
+
+import numpy as np
+
+from coursekit.model_diff import describe_model, first_difference, summarize
+
+
+class CheckFailed(AssertionError):
+    """An exercise gave a wrong answer; the message says which and how."""
+
+
+def _fail(message: str):
+    raise CheckFailed(message)
+
+
+def check_array(name: str, found, expected, atol: float = 1e-6, rtol: float = 1e-5) -> None:
+    """Check that an array has the expected shape and values.
+
+    Args:
+        name: what the array is, used in the message ("softmax(logits)").
+        found: the student's array (anything ``np.asarray`` accepts).
+        expected: the correct array.
+    """
+    if found is None:
+        _fail(f"{name}: got None -- did the function forget to `return` its result?")
+    found_array = np.asarray(found, dtype=float)
+    expected_array = np.asarray(expected, dtype=float)
+    if found_array.shape != expected_array.shape:
+        _fail(f"{name}: expected shape {expected_array.shape}, found {found_array.shape}")
+    if not np.all(np.isfinite(found_array)):
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(found_array))[0])
+        _fail(f"{name}: value at index {where} is {found_array[where]} (not finite); "
+              "check for overflow in exp() or log(0)")
+    close = np.isclose(found_array, expected_array, atol=atol, rtol=rtol)
+    if not np.all(close):
+        where = tuple(int(i) for i in np.argwhere(~close)[0])
+        worst = float(np.max(np.abs(found_array - expected_array)))
+        _fail(f"{name}: at index {where} expected {expected_array[where]:.6g}, found "
+              f"{found_array[where]:.6g} ({int((~close).sum())} of {close.size} values differ, "
+              f"largest difference {worst:.3g})")
+    print(f"OK {name}: shape {found_array.shape}, values match")
+
+
+def check_value(name: str, found, expected) -> None:
+    """Check an exact value (an int, a string, a tuple...)."""
+    if found != expected:
+        _fail(f"{name}: expected {expected!r}, found {found!r}")
+    print(f"OK {name} = {found!r}")
+
+
+def check_model_layers(model, expected_layers: list, input_shape: tuple | None = None) -> None:
+    """Check a Keras model's layers against the task's list of ``spec(...)``.
+
+    Args:
+        model: a built ``keras.Model``.
+        expected_layers: list of ``coursekit.model_diff.spec`` entries, in order.
+        input_shape: expected input shape without the batch axis, e.g. (28, 28, 1).
+    """
+    if model is None:
+        _fail("the function returned None instead of a keras.Model")
+    if not hasattr(model, "layers") or not hasattr(model, "inputs"):
+        _fail(f"expected a keras.Model, found {type(model).__name__}")
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        inputs = None
+    if not inputs:
+        _fail("the model has no defined input; start it with keras.Input(shape=...)")
+    if input_shape is not None and tuple(inputs[0].shape[1:]) != tuple(input_shape):
+        _fail(f"model input: expected shape (batch, {', '.join(map(str, input_shape))}), "
+              f"found {tuple(inputs[0].shape)}")
+    problem = first_difference(summarize(model), expected_layers)
+    if problem:
+        _fail(problem + "\nYour model, as the check sees it:\n" + describe_model(model))
+    print(f"OK model: {len(expected_layers)} layers as specified")
+
+
+def check_at_least(name: str, value: float, floor: float, hint: str = "") -> None:
+    """Check that a score reaches a floor (a sanity check; the graded bar is hidden)."""
+    if value is None or not value >= floor:
+        _fail(f"{name} is {value}, expected at least {floor}" + (f"; {hint}" if hint else ""))
+    print(f"OK {name} = {value:.4f} (at least {floor})")

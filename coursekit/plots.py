@@ -1,0 +1,113 @@
+"""Plots a person would rather look at than read. Each returns its Figure."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def sample_grid(images, labels, class_names, per_class: int = 6, title: str = "Samples"):
+    """A grid with ``per_class`` examples of each class, one class per row.
+
+    Args:
+        images: array (n, height, width).
+        labels: int array (n,).
+        class_names: sequence of class names, indexed by label.
+    """
+    n_classes = len(class_names)
+    figure, axes = plt.subplots(n_classes, per_class, figsize=(per_class * 1.1, n_classes * 1.15))
+    for label in range(n_classes):
+        members = np.flatnonzero(labels == label)[:per_class]
+        for column in range(per_class):
+            axis = axes[label, column]
+            axis.axis("off")
+            if column < len(members):
+                axis.imshow(images[members[column]], cmap="gray_r")
+        axes[label, 0].set_title(class_names[label], fontsize=8, loc="left")
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def class_balance(labels, class_names, title: str = "Class balance"):
+    """Bar chart of how many samples each class has."""
+    counts = np.bincount(labels, minlength=len(class_names))
+    figure, axis = plt.subplots(figsize=(7, 3))
+    axis.bar(range(len(class_names)), counts)
+    axis.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+    axis.set_ylabel("samples")
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def image_row(images, names, title: str = "Per-class mean images", cmap: str = "viridis"):
+    """One image per name, side by side (e.g. per-class mean images, shape (k, h, w))."""
+    figure, axes = plt.subplots(1, len(names), figsize=(len(names) * 1.3, 1.8))
+    for axis, image, name in zip(np.atleast_1d(axes), images, names):
+        axis.imshow(image, cmap=cmap)
+        axis.set_title(name, fontsize=8)
+        axis.axis("off")
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def pixel_histogram(images, title: str = "Pixel intensities"):
+    figure, axis = plt.subplots(figsize=(6, 2.5))
+    axis.hist(np.ravel(images), bins=64, log=True)
+    axis.set_xlabel("pixel value")
+    axis.set_ylabel("count (log)")
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def learning_curves(history, metrics=("loss", "accuracy"), title: str = "Learning curves"):
+    """Training and validation curves from ``model.fit(...).history`` (a dict)."""
+    history = getattr(history, "history", history)
+    figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3))
+    for axis, metric in zip(np.atleast_1d(axes), metrics):
+        for key, style in ((metric, "o-"), ("val_" + metric, "s--")):
+            if key in history:
+                values = history[key]
+                axis.plot(range(1, len(values) + 1), values, style, label=key)
+        axis.set_xlabel("epoch")
+        axis.set_title(metric)
+        axis.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def confusion_matrix(matrix, class_names, title: str = "Confusion matrix"):
+    """Heat map of a confusion matrix (rows: true class, columns: predicted)."""
+    matrix = np.asarray(matrix)
+    figure, axis = plt.subplots(figsize=(7, 6))
+    image = axis.imshow(matrix, cmap="Blues")
+    figure.colorbar(image, ax=axis)
+    ticks = range(len(class_names))
+    axis.set_xticks(ticks, class_names, rotation=45, ha="right")
+    axis.set_yticks(ticks, class_names)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (row, column), value in np.ndenumerate(matrix):
+        axis.text(column, row, str(value), ha="center", va="center", fontsize=7,
+                  color="white" if value > threshold else "black")
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def curves(series: dict, xlabel: str, ylabel: str, title: str, logy: bool = False):
+    """Several named curves on one axis: ``{"name": values}``."""
+    figure, axis = plt.subplots(figsize=(6, 3.2))
+    for name, values in series.items():
+        axis.plot(range(1, len(values) + 1), values, label=name)
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    if logy:
+        axis.set_yscale("log")
+    axis.set_title(title)
+    axis.legend()
+    figure.tight_layout()
+    return figure

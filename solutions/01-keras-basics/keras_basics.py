@@ -151,7 +151,7 @@ def softmax_cross_entropy_gradient(logits, targets):
 
 
 # %% kind="test" id="softmax" points=2
-logits = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [500.0, 0.0, -500.0]])
+logits = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [1000.0, 0.0, -1000.0]])
 check_array("softmax", softmax(logits), keras.activations.softmax(logits))
 ### BEGIN HIDDEN TESTS
 from autograder.hidden import lab01 as hidden

@@ -1,0 +1,48 @@
+"""The text that must never reach a student: solution and hidden-test regions,
+and the instructor-side reference code."""
+
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
+
+
+def normalized_lines(text: str) -> list:
+    """Stripped lines of a file; for notebook JSON, the source strings unquoted."""
+    lines = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        quoted = line.rstrip(",")
+        if quoted.startswith('"') and quoted.endswith('"'):
+            line = quoted[1:-1].replace('\\"', '"').replace("\\n", "").strip()
+        lines.append(line)
+    return lines
+
+
+def secret_lines(root: Path = REPO) -> set:
+    """Distinctive lines inside solution and hidden-test regions of every solution.
+
+    A line that the public part of any lab also shows (given code) is not secret.
+    """
+    secret, public = set(), set()
+    for script in (root / "solutions").glob("*/*.py"):
+        text = script.read_text()
+        for _, body in REGION.findall(text):
+            secret.update(line.strip() for line in body.splitlines()
+                          if len(line.strip()) >= 12 and not line.strip().startswith("#"))
+        public.update(line.strip() for line in REGION.sub("", text).splitlines())
+    return secret - public
+
+
+def leaks(text: str, secrets: set) -> list:
+    """The secret lines that occur in ``text``."""
+    return sorted(set(normalized_lines(text)) & secrets)
+
+
+def shared_runs(text: str, source: str, length: int = 2) -> list:
+    """Runs of ``length`` consecutive non-trivial lines of ``source`` that occur in ``text``."""
+    def runs(lines):
+        lines = [line for line in lines if len(line) > 8 and not line.startswith(("#", '"""'))]
+        return {tuple(lines[i:i + length]) for i in range(len(lines) - length + 1)}
+    return sorted(runs(normalized_lines(text)) & runs(normalized_lines(source)))

@@ -1,0 +1,76 @@
+"""Whole notebooks through real `nbgrader autograde` (offline data, smoke budget).
+
+Per lab: the reference solution scores full marks, a second copy of it scores exactly
+the same cell by cell (determinism), the untouched student notebook scores zero
+without breaking the run, and a student who rewrites the test cells still scores zero.
+"""
+
+import json
+import shutil
+
+import pytest
+
+from autograder.grade import autograde, prepare_course, read_grades, submit
+from solution_text import REPO
+
+LABS = sorted(path.name for path in (REPO / "solutions").iterdir() if path.is_dir())
+
+
+def _tampered_copy(notebook, folder):
+    """The blank notebook with every test cell replaced by `pass`."""
+    content = json.loads(notebook.read_text())
+    for cell in content["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            cell["source"] = ["pass\n"]
+    target = folder / notebook.name
+    target.write_text(json.dumps(content))
+    return target
+
+
+@pytest.fixture(scope="module", params=LABS)
+def graded(request, tmp_path_factory):
+    lab = request.param
+    course = tmp_path_factory.mktemp(f"course-{lab}")
+    prepare_course(course)
+    (solution,) = (REPO / "solutions" / lab).glob("*.ipynb")
+    (blank,) = (REPO / "labs" / lab).glob("*.ipynb")
+    submit(course, "solution", lab, solution)
+    submit(course, "solution-again", lab, solution)
+    submit(course, "blank", lab, blank)
+    scratch = tmp_path_factory.mktemp("tampered")
+    submit(course, "tampered", lab, _tampered_copy(blank, scratch))
+    autograde(course, lab)
+    rows = {row["student"]: row for row in read_grades(course, lab)}
+    return lab, course, rows
+
+
+def test_solution_scores_full_marks(graded):
+    lab, _, rows = graded
+    row = rows["solution"]
+    lost = sorted(name for name, score in row["cells"].items() if not score)
+    assert row["max_score"] > 0 and row["score"] == row["max_score"], f"{lab}: lost points in {lost}"
+
+
+def test_grading_is_deterministic(graded):
+    _, _, rows = graded
+    assert rows["solution-again"]["cells"] == rows["solution"]["cells"]
+
+
+def test_untouched_lab_scores_zero_without_breaking_the_run(graded):
+    _, _, rows = graded
+    assert rows["blank"]["score"] == 0 and len(rows["blank"]["cells"]) == len(rows["solution"]["cells"])
+
+
+def test_rewritten_test_cells_are_restored(graded):
+    lab, course, rows = graded
+    assert rows["tampered"]["score"] == 0
+    (notebook,) = (course / "autograded" / "tampered" / lab).glob("*.ipynb")
+    assert "hidden.check_" in notebook.read_text()
+
+
+def test_the_graded_notebook_says_which_data_it_used(graded):
+    lab, course, _ = graded
+    (notebook,) = (course / "autograded" / "solution" / lab).glob("*.ipynb")
+    text = notebook.read_text()
+    assert "data=offline" in text and "budget=smoke" in text and "OFFLINE: 5 000 real MNIST digits" in text
+    shutil.rmtree(course / "autograded" / "blank")  # keep tmp small

@@ -1,0 +1,60 @@
+"""What students install or download holds no reference solution and no hidden test."""
+
+import ast
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from solution_text import REGION, REPO, shared_runs
+
+
+@pytest.fixture(scope="module")
+def student_wheel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(out), str(REPO)], check=True, capture_output=True, cwd=out)
+    (wheel,) = out.glob("*.whl")
+    return wheel
+
+
+def test_student_wheel_contains_only_the_kit(student_wheel):
+    names = zipfile.ZipFile(student_wheel).namelist()
+    packages = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert packages == {"coursekit"}
+    assert not any("autograder" in name or "solutions" in name or "references" in name for name in names)
+
+
+def test_student_wheel_holds_no_solution_text(student_wheel):
+    regions = [body for script in (REPO / "solutions").glob("*/*.py")
+               for _, body in REGION.findall(script.read_text())]
+    assert len(regions) > 20
+    with zipfile.ZipFile(student_wheel) as archive:
+        for name in archive.namelist():
+            text = archive.read(name).decode("utf-8", "replace")
+            assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text, name
+            for body in regions:
+                assert shared_runs(text, body) == [], name
+
+
+def test_student_kit_never_imports_the_autograder():
+    for module in (REPO / "coursekit").glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(name.split(".")[0] == "autograder" for name in names), module
+
+
+def test_reference_code_lives_only_on_the_instructor_side():
+    references = [path.read_text() for path in (REPO / "autograder" / "references").glob("*.py")]
+    assert len(references) >= 3
+    for path in [*(REPO / "coursekit").rglob("*.py"), *(REPO / "labs").rglob("*.ipynb")]:
+        for reference in references:
+            assert shared_runs(path.read_text(), reference) == [], path
+
+
+def test_run_detector_catches_copied_reference_code():
+    reference = (REPO / "autograder" / "references" / "lab02.py").read_text()
+    body = reference[reference.index("def most_confused_pairs"):]
+    assert shared_runs("something\n" + body, reference)

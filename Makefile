@@ -6,7 +6,7 @@ JOBS ?= 2
 
 export PYTHONPATH := $(CURDIR)
 export MPLBACKEND := Agg
-export TF_CPP_MIN_LOG_LEVEL := 2
+export TF_CPP_MIN_LOG_LEVEL := 3
 
 .PHONY: help setup build check-build solutions test bench calibrate clean
 

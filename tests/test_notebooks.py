@@ -6,6 +6,7 @@ without breaking the run, and a student who rewrites the test cells still scores
 """
 
 import json
+import re
 import shutil
 
 import pytest
@@ -51,9 +52,16 @@ def test_solution_scores_full_marks(graded):
     assert row["max_score"] > 0 and row["score"] == row["max_score"], f"{lab}: lost points in {lost}"
 
 
+def _printed_scores(course, student, lab):
+    (notebook,) = (course / "autograded" / student / lab).glob("*.ipynb")
+    return re.findall(r"(?:accuracy|macro_f1) = [0-9.]+ on", notebook.read_text())
+
+
 def test_grading_is_deterministic(graded):
-    _, _, rows = graded
+    lab, course, rows = graded
     assert rows["solution-again"]["cells"] == rows["solution"]["cells"]
+    first = _printed_scores(course, "solution", lab)
+    assert first and first == _printed_scores(course, "solution-again", lab)
 
 
 def test_untouched_lab_scores_zero_without_breaking_the_run(graded):

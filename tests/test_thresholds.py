@@ -1,0 +1,77 @@
+"""Threshold tables and grader-owned metrics."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+
+from autograder import metrics, thresholds
+from coursekit.data import ImageDataset
+
+LABS = ("01-keras-basics", "02-fashion-mnist-cnn")
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_calibrated_threshold_is_worst_seed_minus_margin(lab):
+    table = thresholds.load_table(lab)
+    entries = [entry for metric in table["metrics"].values() for entry in metric.values()]
+    calibrated = [entry for entry in entries if not entry["provisional"]]
+    assert len(calibrated) >= 2
+    for entry in calibrated:
+        assert len(entry["scores"]) >= 3 and entry["worst"] == min(entry["scores"].values())
+        assert entry["threshold"] == pytest.approx(entry["worst"] - entry["margin"], abs=1e-4)
+        assert entry["margin"] > 0 and "autograder.calibrate" in entry["command"]
+    for entry in entries:
+        if entry["provisional"]:
+            assert "PROVISIONAL" in entry["note"] and "autograder.calibrate" in entry["note"]
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_offline_tables_cover_both_budgets(lab):
+    (metric,) = thresholds.load_table(lab)["metrics"].values()
+    assert {"mnist5k_offline/smoke", "mnist5k_offline/full"} <= set(metric)
+
+
+def test_missing_threshold_says_how_to_calibrate():
+    with pytest.raises(thresholds.MissingThreshold, match="calibrate it with `python -m autograder.calibrate 02-fashion-mnist-cnn"):
+        thresholds.lookup("02-fashion-mnist-cnn", "macro_f1", "fashion_mnist", "smoke")
+
+
+def test_store_keeps_other_entries(tmp_path, monkeypatch):
+    monkeypatch.setattr(thresholds, "TABLE_DIR", tmp_path)
+    thresholds.store("lab", "accuracy", "a", "full", {"threshold": 0.5})
+    thresholds.store("lab", "accuracy", "b", "smoke", {"threshold": 0.4})
+    table = json.loads((tmp_path / "lab.json").read_text())
+    assert set(table["metrics"]["accuracy"]) == {"a/full", "b/smoke"}
+
+
+class Constant(keras.Model):
+    """Predicts class ``k`` for every image: a deliberately bad model."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.k = k
+
+    def call(self, inputs):
+        return keras.ops.one_hot(keras.ops.full((keras.ops.shape(inputs)[0],), self.k, dtype="int32"), 10)
+
+
+def test_metric_below_threshold_fails_with_both_numbers(tmp_path, monkeypatch):
+    monkeypatch.setattr(thresholds, "TABLE_DIR", tmp_path)
+    thresholds.store("lab", "macro_f1", "toy", "smoke", {"threshold": 0.5, "provisional": False})
+    rng = np.random.default_rng(0)
+    dataset = ImageDataset("toy", "toy data", None, None, rng.integers(0, 256, (40, 28, 28), dtype=np.uint8),
+                           np.arange(40) % 10, tuple("abcdefghij"))
+    with pytest.raises(AssertionError, match=r"macro_f1 = 0.0182 on toy data \(40 held-out images\) is below the threshold 0.5000"):
+        metrics.require("lab", "macro_f1", Constant(3), dataset, "smoke")
+
+
+def test_scores_match_scikit_learn():
+    rng = np.random.default_rng(1)
+    y_true, y_pred = rng.integers(0, 10, 300), rng.integers(0, 10, 300)
+    assert metrics.score("macro_f1", y_true, y_pred) == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+    assert metrics.confusion(y_true, y_pred).sum() == 300
+    with pytest.raises(ValueError, match="unknown metric 'recall'"):
+        metrics.score("recall", y_true, y_pred)

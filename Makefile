@@ -38,7 +38,7 @@ bench: setup  ## wall times, F1 reached and thresholds for every lab
 
 calibrate: setup  ## recalibrate the offline thresholds of every lab (both budgets)
 	for lab in $$(ls solutions); do for budget in smoke full; do \
-	  $(BIN)/python -m autograder.calibrate $$lab --data offline --budget $$budget --seeds 0 1 2 3 4 || exit 1; \
+	  $(BIN)/python -m autograder.calibrate $$lab --data offline --budget $$budget --metric all --seeds 0 1 2 3 4 || exit 1; \
 	done; done
 
 clean:  ## remove build products (not the virtual environment)

@@ -3,6 +3,10 @@
     python -m autograder.calibrate 02-fashion-mnist-cnn --data offline --budget smoke
     python -m autograder.calibrate 01-keras-basics --data keras --budget full --seeds 0 1 2 3 4
 
+A reference module (``autograder/references/labNN.py``) names LAB_ID, DATASET and
+METRIC and provides ``train(dataset, budget, seed) -> keras.Model`` (a classifier scored
+with METRIC on the held-out split) and/or ``SCORES = {name: score(dataset, budget, seed)}``
+for other metrics, chosen with ``--metric``.
 The threshold is the worst seed's score minus ``--margin``; the table keeps every
 seed's score, the margin and the command, in ``autograder/thresholds/<lab>.json``.
 """
@@ -31,18 +35,42 @@ def reference_module(lab_id: str):
     return module
 
 
-def calibrate(lab_id: str, data_mode: str, budget_name: str, seeds, margin: float) -> dict:
-    """Train the reference once per seed and return the table entry (not yet stored)."""
+def seed_score(reference, metric: str, dataset, budget, seed) -> float:
+    """One seed's score for ``metric``.
+
+    A reference module may define ``SCORES = {metric: score(dataset, budget, seed)}`` for
+    metrics that are not its classifier's (a train/validation gap, a second model...).
+    Otherwise its classifier is trained with ``train`` and scored on the held-out split.
+    """
+    custom = getattr(reference, "SCORES", {})
+    if metric in custom:
+        return float(custom[metric](dataset, budget, seed))
+    if metric != reference.METRIC:
+        raise ValueError(f"{reference.LAB_ID} has no metric {metric!r}; it has "
+                         f"{sorted({reference.METRIC, *custom})}")
+    model = reference.train(dataset, budget, seed)
+    return metrics.score(metric, dataset.y_test, metrics.predict_labels(model, dataset.x_test))
+
+
+def all_metrics(reference) -> list:
+    """The lab's main metric (if it trains a classifier) and its custom ones."""
+    main_metric = [reference.METRIC] if hasattr(reference, "train") else []
+    return list(dict.fromkeys(main_metric + list(getattr(reference, "SCORES", {}))))
+
+
+def calibrate(lab_id: str, data_mode: str, budget_name: str, seeds, margin: float,
+              metric: str | None = None) -> dict:
+    """Score the reference once per seed and return the table entry (not yet stored)."""
     reference = reference_module(lab_id)
+    metric = metric or reference.METRIC
     budget = BUDGETS[budget_name]
     dataset = LOADERS[reference.DATASET](mode=data_mode, budget=budget)
     scores = {}
     for position, seed in enumerate(seeds, start=1):
         started = time.perf_counter()
-        model = reference.train(dataset, budget, seed)
-        value = metrics.score(reference.METRIC, dataset.y_test, metrics.predict_labels(model, dataset.x_test))
+        value = seed_score(reference, metric, dataset, budget, seed)
         scores[str(seed)] = round(value, 4)
-        print(f"[{position}/{len(seeds)}] seed {seed}: {reference.METRIC} = {value:.4f} "
+        print(f"[{position}/{len(seeds)}] seed {seed}: {metric} = {value:.4f} "
               f"({time.perf_counter() - started:.1f} s)", flush=True)
     worst = min(scores.values())
     return {
@@ -50,7 +78,7 @@ def calibrate(lab_id: str, data_mode: str, budget_name: str, seeds, margin: floa
         "provisional": False, "dataset": dataset.description,
         "calibrated": datetime.date.today().isoformat(),
         "command": f"python -m autograder.calibrate {lab_id} --data {data_mode} --budget {budget_name} "
-                   f"--seeds {' '.join(map(str, seeds))} --margin {margin}",
+                   f"--metric {metric} --seeds {' '.join(map(str, seeds))} --margin {margin}",
     }
 
 
@@ -60,6 +88,7 @@ def main(argv=None) -> int:
     parser.add_argument("lab", help="lab id, e.g. 02-fashion-mnist-cnn")
     parser.add_argument("--data", choices=DATA_MODES, required=True, help="keras (download) or offline")
     parser.add_argument("--budget", choices=sorted(BUDGETS), required=True)
+    parser.add_argument("--metric", help="which of the lab's metrics, or 'all' (default: its main METRIC)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--margin", type=float, help="absolute margin below the worst seed "
                         f"(default {DEFAULT_MARGINS})")
@@ -72,12 +101,17 @@ def main(argv=None) -> int:
         reference = reference_module(args.lab)
     except ValueError as error:
         parser.error(str(error))
-    entry = calibrate(args.lab, args.data, args.budget, args.seeds, margin)
-    key = LOADERS[reference.DATASET](mode=args.data, budget=BUDGETS[args.budget], verbose=False).key
-    print(f"{args.lab} {reference.METRIC} {key}/{args.budget}: worst seed {entry['worst']:.4f}, "
-          f"threshold {entry['threshold']:.4f}")
-    if not args.dry_run:
-        print(f"stored in {thresholds.store(args.lab, reference.METRIC, key, args.budget, entry)}")
+    metrics_to_run = all_metrics(reference) if args.metric == "all" else [args.metric or reference.METRIC]
+    for metric in metrics_to_run:
+        try:
+            entry = calibrate(args.lab, args.data, args.budget, args.seeds, margin, metric)
+        except ValueError as error:
+            parser.error(str(error))
+        key = LOADERS[reference.DATASET](mode=args.data, budget=BUDGETS[args.budget], verbose=False).key
+        print(f"{args.lab} {metric} {key}/{args.budget}: worst seed {entry['worst']:.4f}, "
+              f"threshold {entry['threshold']:.4f}")
+        if not args.dry_run:
+            print(f"stored in {thresholds.store(args.lab, metric, key, args.budget, entry)}")
     return 0
 
 

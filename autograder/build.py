@@ -27,6 +27,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from autograder.grade import grading_environment
+
 REPO = Path(__file__).resolve().parent.parent
 KINDS = ("solution", "test", "locked")
 
@@ -96,7 +98,7 @@ def build(out_root: Path, root: Path = REPO, verbose: bool = True, labs=None) ->
             result = subprocess.run(
                 [sys.executable, "-m", "nbgrader", "generate_assignment", lab, "--force",
                  f"--CourseDirectory.db_url=sqlite:///{course / 'build.db'}"],
-                cwd=course, capture_output=True, text=True,
+                cwd=course, capture_output=True, text=True, env=grading_environment(),
             )
             if result.returncode != 0:
                 raise RuntimeError(f"nbgrader generate_assignment {lab} failed:\n{result.stdout}{result.stderr}")

@@ -34,6 +34,10 @@ def all_labs(root: Path = REPO) -> list:
 def grading_environment() -> dict:
     """The environment the notebooks run in: repo importable, plots off-screen."""
     environment = dict(os.environ)
+    # nbgrader runs `alembic` (its database migrations) as a command: put this
+    # interpreter's scripts folder first on PATH even when the venv is not activated.
+    scripts = os.path.dirname(sys.executable)
+    environment["PATH"] = os.pathsep.join([scripts, environment.get("PATH", "")])
     paths = [str(REPO)] + [p for p in environment.get("PYTHONPATH", "").split(os.pathsep) if p]
     environment["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     environment["MPLBACKEND"] = "Agg"

@@ -85,3 +85,11 @@ def check_at_least(name: str, value: float, floor: float, hint: str = "") -> Non
     if value is None or not value >= floor:
         _fail(f"{name} is {value}, expected at least {floor}" + (f"; {hint}" if hint else ""))
     print(f"OK {name} = {value:.4f} (at least {floor})")
+
+
+def check_at_most(name: str, value: float, ceiling: float, hint: str = "") -> None:
+    """Check that an error (a relative error, a difference...) stays under a ceiling."""
+    if value is None or not value <= ceiling:
+        shown = f"{value:.3g}" if isinstance(value, (int, float)) else str(value)
+        _fail(f"{name} is {shown}, expected at most {ceiling:g}" + (f"; {hint}" if hint else ""))
+    print(f"OK {name} = {value:.3g} (at most {ceiling:g})")

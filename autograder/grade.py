@@ -115,7 +115,7 @@ def write_csv(rows: list, path: Path) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m autograder.grade", description=__doc__.split("\n\n")[0],
+        prog="python -m autograder.grade", description=__doc__,
         epilog="Environment: COURSE_DATA=keras|offline chooses the data, COURSE_BUDGET=full|smoke "
                "the budget; both are recorded in the CSV.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -125,6 +125,9 @@ def main(argv=None) -> int:
                              "it, in a separate course folder (default build/reference-run)")
     parser.add_argument("--course", type=Path, help="nbgrader course folder (default: this repo, "
                         "or build/reference-run with --reference)")
+    parser.add_argument("--submissions", type=Path,
+                        help="a folder of submissions laid out <student>/<lab>/<notebook>.ipynb "
+                             "(as nbgrader's submitted/); copied into the course before grading")
     parser.add_argument("--csv", type=Path, help="where to write the grades (default <course>/grades.csv)")
     args = parser.parse_args(argv)
 
@@ -136,6 +139,13 @@ def main(argv=None) -> int:
     prepare_course(course)
     print(f"data={data_mode_from_env()} budget={budget_from_env().name} course={course}")
     rows = []
+    if args.submissions:
+        if not args.submissions.is_dir():
+            parser.error(f"--submissions {args.submissions}: no such folder")
+        for notebook in sorted(args.submissions.glob("*/*/*.ipynb")):
+            student, lab = notebook.parent.parent.name, notebook.parent.name
+            if lab in labs:
+                submit(course, student, lab, notebook)
     for lab in labs:
         if args.reference:
             for notebook in sorted((REPO / "solutions" / lab).glob("*.ipynb")):

@@ -1,0 +1,180 @@
+"""Grade a whole class: parallel, sandboxed, tamper-proof, resumable.
+
+    python -m autograder.batch 02-fashion-mnist-cnn                      # submitted/*/02-.../
+    python -m autograder.batch 02-fashion-mnist-cnn --zip lms-export.zip # via nbgrader zip_collect
+    python -m autograder.batch 02-fashion-mnist-cnn --dask tcp://scheduler:8786
+    python -m autograder.batch 02-fashion-mnist-cnn --force              # regrade everything
+
+Submissions use nbgrader's layout, <course>/submitted/<student>/<lab>/<notebook>.ipynb.
+Each one runs in its own sandbox (see autograder/batch/sandbox.py) with only the lab's
+answer cells taken from the student; the grader then judges what the notebook saved
+(answers on fixed inputs, and models) in its own process, on its own data. Grades go to
+nbgrader's gradebook (SQLite by default, any SQLAlchemy URL with --db, e.g. PostgreSQL
+for several graders at once), to <course>/grades-<lab>.csv with a status and reasons per
+student, and to <course>/feedback/<student>/<lab>/feedback.html.
+
+A killed batch resumes where it stopped: finished submissions are not graded again.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from tqdm import tqdm
+
+from autograder.batch import store
+from autograder.batch.feedback import write_feedback
+from autograder.batch.labs import recipe_for
+from autograder.batch.pipeline import Job, grade_submission
+from autograder.batch.sandbox import Limits, isolation_available
+from autograder.grade import REPO, grading_environment, nbgrader, prepare_course
+from coursekit.lab import budget_from_env, data_mode_from_env
+
+ENVIRONMENT_NAMES = ("COURSE_DATA", "COURSE_BUDGET", "COURSE_DATA_MIRROR", "KERAS_HOME")
+
+
+def parse_size(text: str) -> int:
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    text = text.strip().upper()
+    try:
+        return int(float(text[:-1]) * units[text[-1]]) if text[-1] in units else int(text)
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 6G or 512M")
+
+
+def collect_zip(course: Path, lab: str, archive: Path, regexp: str) -> None:
+    """Unpack an LMS export into submitted/ with ``nbgrader zip_collect``."""
+    folder = course / "downloaded" / lab / "archive"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(archive, folder / archive.name)
+    result = nbgrader(course, "zip_collect", lab, "--force",
+                      f"--FileNameCollector.named_regexp={regexp}")
+    if result.returncode != 0:
+        raise SystemExit(f"nbgrader zip_collect failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+
+
+def register_lab(course: Path, lab: str, db_url: str) -> None:
+    """Make sure the gradebook knows the lab and its cells (from the solution source)."""
+    result = nbgrader(course, "generate_assignment", lab, "--force", f"--CourseDirectory.db_url={db_url}")
+    if result.returncode != 0:
+        raise SystemExit(f"nbgrader generate_assignment failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+
+
+def find_jobs(course: Path, lab: str, release: Path, limits: Limits, environment) -> list:
+    folders = sorted(path for path in (course / "submitted").glob(f"*/{lab}") if path.is_dir())
+    jobs = []
+    for slot, folder in enumerate(folders):
+        notebooks = sorted(folder.glob("*.ipynb"))
+        submission = folder / release.name if (folder / release.name).exists() else \
+            (notebooks[0] if notebooks else folder / release.name)
+        jobs.append(Job(lab, folder.parent.name, str(submission), str(course), str(release), limits,
+                        slot % 1000, environment))
+    return jobs
+
+
+def run_jobs(jobs, workers: int, dask_address: str | None):
+    """Yield results as they finish, from a local process pool or a Dask cluster."""
+    if dask_address:
+        from distributed import Client, as_completed as dask_completed
+
+        with Client(dask_address) as client:
+            futures = client.map(grade_submission, jobs, pure=False)
+            for future in dask_completed(futures):
+                yield future.result()
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(grade_submission, job) for job in jobs]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def summary_table(results: list) -> str:
+    lines = [f"{'student':<24} {'score':>11}  status          reasons"]
+    for result in sorted(results, key=lambda r: r["student"]):
+        reasons = "; ".join(result["reasons"])
+        lines.append(f"{result['student']:<24} {result['score']:>5g} / {result['max_score']:<4g}  "
+                     f"{result['status']:<15} {reasons[:90]}")
+    counts = {}
+    for result in results:
+        counts[result["status"]] = counts.get(result["status"], 0) + 1
+    lines.append("statuses: " + ", ".join(f"{status} {count}" for status, count in sorted(counts.items())))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.batch", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("lab", help="the lab to grade, e.g. 02-fashion-mnist-cnn")
+    parser.add_argument("--course", type=Path, default=REPO, help="nbgrader course folder (default: this repo)")
+    parser.add_argument("--zip", type=Path, help="an LMS export to collect first with nbgrader zip_collect")
+    parser.add_argument("--zip-regexp", default=r".*?(?P<student_id>[^/\\]+)[/\\](?P<file_id>[^/\\]+\.ipynb)$",
+                        help="FileNameCollector.named_regexp for --zip (default: <student>/<notebook>.ipynb)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="local worker processes (default: the number of CPUs)")
+    parser.add_argument("--dask", metavar="ADDRESS", help="run on this Dask scheduler instead of locally; "
+                        "workers must see the course folder at the same path")
+    parser.add_argument("--db", help="gradebook SQLAlchemy URL (default sqlite:///<course>/gradebook.db)")
+    parser.add_argument("--force", action="store_true", help="regrade submissions that are already graded")
+    parser.add_argument("--memory", type=parse_size, default=Limits.memory, help="memory per submission (6G)")
+    parser.add_argument("--wall", type=int, default=Limits.wall_seconds, help="wall-time seconds per submission")
+    parser.add_argument("--cpu", type=int, default=Limits.cpu_seconds, help="CPU seconds per submission")
+    parser.add_argument("--cell-timeout", type=int, default=Limits.cell_seconds, help="seconds per cell")
+    parser.add_argument("--processes", type=int, default=Limits.processes, help="processes per submission")
+    parser.add_argument("--file-size", type=parse_size, default=Limits.file_size, help="largest file (256M)")
+    args = parser.parse_args(argv)
+
+    recipe = recipe_for(args.lab)
+    if recipe is None:
+        parser.error(f"{args.lab} has no tamper-proof recipe yet (autograder/batch/labs/); grade it with "
+                     f"`python -m autograder.grade {args.lab}`")
+    course = args.course.resolve()
+    prepare_course(course)
+    releases = sorted((REPO / "labs" / args.lab).glob("*.ipynb"))
+    if not releases:
+        parser.error(f"no released notebook in labs/{args.lab}/; run `make build`")
+    db_url = args.db or f"sqlite:///{course / 'gradebook.db'}"
+    if args.zip:
+        if not args.zip.is_file():
+            parser.error(f"--zip {args.zip}: no such file")
+        collect_zip(course, args.lab, args.zip.resolve(), args.zip_regexp)
+    register_lab(course, args.lab, db_url)
+    limits = Limits(args.memory, args.cpu, args.wall, args.cell_timeout, args.processes, args.file_size)
+    environment = tuple((name, os.environ[name]) for name in ENVIRONMENT_NAMES if name in os.environ)
+    jobs = find_jobs(course, args.lab, releases[0], limits, environment)
+    from autograder.batch.artifacts import sha256
+
+    todo, results = [], []
+    for job in jobs:
+        path = Path(job.submission)
+        done = None if args.force or not path.is_file() else store.finished(course, args.lab, job.student, sha256(path))
+        (results.append(done) if done else todo.append(job))
+    print(f"{args.lab}: {len(jobs)} submissions, {len(results)} already graded, {len(todo)} to grade; "
+          f"data={data_mode_from_env()} budget={budget_from_env().name}; "
+          f"{'Dask at ' + args.dask if args.dask else f'{args.workers} local workers'}; "
+          f"isolation: {'namespaces + private user + limits' if isolation_available() else 'limits only (no namespaces here)'}")
+    os.environ.update(grading_environment())
+    started = time.perf_counter()
+    notebook_id = releases[0].stem
+    with tqdm(total=len(todo), unit="submission", dynamic_ncols=True) as progress:
+        for result in run_jobs(todo, args.workers, args.dask):
+            store.record(db_url, notebook_id, result)
+            write_feedback(course, result)
+            store.save_status(course, result)
+            results.append(result)
+            progress.set_postfix_str(f"{result['student']}: {result['score']:g}/{result['max_score']:g} {result['status']}")
+            progress.update()
+    csv_path = course / f"grades-{args.lab}.csv"
+    store.write_csv(csv_path, results, data_mode_from_env(), budget_from_env().name)
+    print(summary_table(results))
+    print(f"graded {len(todo)} in {time.perf_counter() - started:.1f} s; grades in {db_url} and {csv_path}; "
+          f"feedback in {course / 'feedback'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Grade one submission: assemble, run in the sandbox, judge the artifacts.
+
+``grade_submission(job)`` is what a local worker process or a Dask worker runs. It
+never raises for anything a student did: every outcome is a ``result`` dict with a
+status and plain-language reasons, so a batch always completes.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+
+from autograder.batch import artifacts
+from autograder.batch.assemble import UnreadableNotebook, assemble
+from autograder.batch.labs import recipe_for
+from autograder.batch.sandbox import Limits, run_notebook
+
+PROBE_MARK = "grader-probe"
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    lab: str
+    student: str
+    submission: str  # path of the submitted notebook
+    course: str
+    release: str     # path of the released (student) notebook
+    limits: Limits
+    slot: int
+    environment: tuple = ()  # (name, value) pairs, e.g. COURSE_DATA; same on every worker
+
+
+@dataclasses.dataclass
+class Evidence:
+    """What the judges see: the probe's answers, its error messages and the model files."""
+
+    folder: Path
+    answers: dict
+    errors: dict
+    report: dict
+
+
+RUN_FAILURES = (  # (text in the runner's log or outputs, status, reason)
+    ("MemoryError", "out-of-memory", "the notebook ran out of memory"),
+    ("std::bad_alloc", "out-of-memory", "the notebook ran out of memory"),
+    ("Cannot allocate memory", "out-of-memory", "the notebook ran out of memory"),
+    ("File too large", "output-too-large", "the notebook wrote more than the file-size limit"),
+    ("CellTimeoutError", "timeout", "a cell ran longer than the per-cell time limit"),
+    ("DeadKernelError", "kernel-died", "the kernel died while running the notebook"),
+    ("Kernel died", "kernel-died", "the kernel died while running the notebook"),
+)
+
+
+def _graded_cells(release) -> list:
+    return [(cell.metadata["nbgrader"]["grade_id"], float(cell.metadata["nbgrader"]["points"]))
+            for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade")]
+
+
+def _result(job, status, reasons, checks, started, **extra):
+    score = sum(check["points"] for check in checks)
+    return {"lab": job.lab, "student": job.student, "status": status, "reasons": reasons, "checks": checks,
+            "score": score, "max_score": sum(check["max_points"] for check in checks),
+            "seconds": round(time.perf_counter() - started, 2), **extra}
+
+
+def _zero(cells, message):
+    return [{"id": grade_id, "points": 0.0, "max_points": points, "message": message} for grade_id, points in cells]
+
+
+def _diagnose(run, executed, graded_ids) -> tuple:
+    """(status, reasons) from how the run ended."""
+    if run.timed_out:
+        return "timeout", [f"the notebook did not finish within the wall-time limit ({run.wall_seconds:.0f} s)"]
+    text = run.log
+    if executed is not None:
+        text += "".join(output.get("evalue", "") + output.get("ename", "")
+                        for cell in executed.cells for output in cell.get("outputs", []))
+    for needle, status, reason in RUN_FAILURES:
+        if needle in text:
+            return status, [reason]
+    if run.returncode != 0 and executed is None:
+        return "kernel-died", [f"the notebook could not be run to the end (exit code {run.returncode})"]
+    if executed is not None:
+        never = [cell.metadata["nbgrader"]["grade_id"] for cell in executed.cells
+                 if cell.metadata.get("nbgrader", {}).get("grade_id") in graded_ids and cell.execution_count is None]
+        if never:
+            return "tests-never-ran", [f"these test cells never ran: {', '.join(never)}"]
+    return "ok", []
+
+
+def _collect_artifacts(work: Path, private: Path) -> dict:
+    """Move the sandbox's artifacts out of its reach and fingerprint them."""
+    if private.exists():
+        shutil.rmtree(private)
+    private.mkdir(parents=True, mode=0o700)
+    source = work / "artifacts"
+    hashes = {}
+    if source.is_dir() and not source.is_symlink():
+        for path in source.iterdir():
+            if path.is_file() and not path.is_symlink():
+                target = private / path.name
+                shutil.move(str(path), target)
+                os.chmod(target, 0o600)
+                hashes[path.name] = artifacts.sha256(target)
+    return hashes
+
+
+def grade_submission(job: Job) -> dict:
+    """Everything about one submission, as a JSON-able dict (see ``_result``)."""
+    os.environ.update(dict(job.environment))
+    started = time.perf_counter()
+    release = nbformat.read(job.release, as_version=4)
+    cells = _graded_cells(release)
+    recipe = recipe_for(job.lab)
+    submission = Path(job.submission)
+    if not submission.is_file():
+        return _result(job, "missing", ["no notebook was submitted"], _zero(cells, "no submission"), started)
+    raw = submission.read_bytes()
+    fingerprint = artifacts.sha256(submission)
+    try:
+        assembly = assemble(raw, release)
+    except UnreadableNotebook as error:
+        return _result(job, "invalid-notebook", [str(error)], _zero(cells, str(error)), started,
+                       submission_sha256=fingerprint)
+    probe = nbformat.v4.new_code_cell(recipe.PROBE, metadata={"tags": [PROBE_MARK]})
+    assembly.notebook.cells.append(probe)
+    course = Path(job.course)
+    work = course / ".sandboxes" / job.lab / job.student
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    nbformat.write(assembly.notebook, work / "submission.ipynb")
+    run = run_notebook(work, "submission.ipynb", course, job.limits, slot=job.slot)
+    executed = None
+    if run.executed is not None:
+        try:
+            executed = nbformat.read(run.executed, as_version=4)
+        except Exception:  # a half-written or enormous file
+            executed = None
+    status, reasons = _diagnose(run, executed, {grade_id for grade_id, _ in cells})
+    private = course / ".grader" / job.lab / job.student
+    hashes = _collect_artifacts(work, private)
+    shutil.rmtree(work, ignore_errors=True)
+    evidence = Evidence(private, {}, {}, {})
+    try:
+        if "answers.npz" in hashes:
+            artifacts.verify(private / "answers.npz", hashes["answers.npz"])
+        evidence.answers = artifacts.load_answers(private / "answers.npz")
+        errors_path = private / "errors.json"
+        if errors_path.exists() and errors_path.stat().st_size < 1 << 20:
+            loaded = json.loads(errors_path.read_text())
+            evidence.errors = {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+        probe_failure = None
+    except artifacts.ArtifactError as error:
+        probe_failure = str(error)
+    checks = []
+    for grade_id, points in cells:
+        message = probe_failure
+        if message is None:
+            judge = recipe.CHECKS.get(grade_id)
+            try:
+                if judge is None:
+                    raise AssertionError(f"the grader has no check for cell '{grade_id}'")
+                for name, digest in hashes.items():
+                    artifacts.verify(private / name, digest)
+                judge(evidence)
+            except (AssertionError, artifacts.ArtifactError) as error:
+                message = str(error).split("\nYour model, as the check sees it")[0]
+            except Exception as error:  # a judge must never stop the batch
+                message = f"the check could not be completed ({type(error).__name__}: {error})"
+        checks.append({"id": grade_id, "points": points if message is None else 0.0, "max_points": points,
+                       "message": message or "passed"})
+    reasons = reasons + assembly.problems
+    if status == "ok" and assembly.problems:
+        status = "tampered" if any("edited" in problem for problem in assembly.problems) else "restructured"
+    if not assembly.answered:
+        reasons.append("no answer cell was changed from the lab's stub")
+    return _result(job, status, reasons, checks, started, report=evidence.report,
+                   submission_sha256=fingerprint, run_seconds=round(run.wall_seconds, 2))

@@ -111,3 +111,39 @@ def curves(series: dict, xlabel: str, ylabel: str, title: str, logy: bool = Fals
     axis.legend()
     figure.tight_layout()
     return figure
+
+
+def contour_paths(function, paths: dict, xlim, ylim, title: str, minimum=None, log_levels: bool = False,
+                  levels: int = 30):
+    """Optimisation paths drawn over the contour lines of a 2-D function.
+
+    Args:
+        function: callable f(x, y) working element-wise on arrays (a loss surface).
+        paths: {"name": array (steps + 1, 2)}, the points each optimiser visited.
+        xlim, ylim: (low, high) of the plotted window; paths may leave it.
+        minimum: (x, y) to mark with a star, or None.
+        log_levels: space the contour levels logarithmically (for steep functions).
+    """
+    x, y = np.meshgrid(np.linspace(*xlim, 300), np.linspace(*ylim, 300))
+    z = function(x, y)
+    figure, axis = plt.subplots(figsize=(7, 5.5))
+    if log_levels:
+        positive = z[z > 0]
+        contour_levels = np.logspace(np.log10(positive.min()), np.log10(positive.max()), levels)
+    else:
+        contour_levels = levels
+    axis.contour(x, y, z, levels=contour_levels, cmap="Greys", linewidths=0.6)
+    for name, path in paths.items():
+        path = np.asarray(path)
+        line, = axis.plot(path[:, 0], path[:, 1], "-", linewidth=1.5, label=name)
+        axis.plot(path[0, 0], path[0, 1], "o", color=line.get_color())
+    if minimum is not None:
+        axis.plot(*minimum, "*", color="black", markersize=14, label="minimum")
+    axis.set_xlim(xlim)
+    axis.set_ylim(ylim)
+    axis.set_xlabel("x")
+    axis.set_ylabel("y")
+    axis.set_title(title)
+    axis.legend(fontsize=8, loc="best")
+    figure.tight_layout()
+    return figure

@@ -408,7 +408,7 @@ hidden.check_dense_forward(dense_forward)
 edges = np.abs(cross_correlate(digit, kernels["vertical edges"]))[None, :, :, None]
 pooled = [pool_forward(edges, 2, "max"), pool_forward(edges, 2, "average"), pool_forward(edges, 4, "max")]
 plots.image_row([edges[0, :, :, 0]] + [p[0, :, :, 0] for p in pooled],
-                ["|vertical edges| 28×28", "max-pool 2 → 14×14", "average-pool 2 → 14×14", "max-pool 4 → 7×7"],
+                ["|edges|, 28×28", "max 2, 14×14", "average 2, 14×14", "max 4, 7×7"],
                 title="Pooling a feature map", cmap="magma")
 plt.show()
 
@@ -1136,7 +1136,14 @@ plt.show()
 
 # %%
 filters = network.layers[0].params["kernel"][:, :, 0, :]
-plots.image_row(filters.transpose(2, 0, 1), [f"filter {t}" for t in range(8)], title="Learned 5×5 filters", cmap="RdBu_r")
+limit = np.abs(filters).max()
+figure, axes = plt.subplots(1, 8, figsize=(10, 1.7))
+for t, axis in enumerate(axes):
+    axis.imshow(filters[:, :, t], cmap="RdBu_r", vmin=-limit, vmax=limit)  # red > 0, blue < 0, white = 0
+    axis.set_title(f"filter {t}", fontsize=8)
+    axis.axis("off")
+figure.suptitle("Learned 5×5 filters (red positive, blue negative)")
+figure.tight_layout()
 plt.show()
 feature_maps = network.layers[1].forward(network.layers[0].forward(x_test[:1]))[0]
 plots.image_row([x_test[0, :, :, 0], *feature_maps.transpose(2, 0, 1)], ["test digit"] + [f"map {t}" for t in range(8)],

@@ -6,12 +6,12 @@ accumulators) the first time it sees the variable (``build``) and then applies o
 ``update_step`` per gradient. ``NumpyOptimiser`` does the same with NumPy arrays, so a
 subclass only writes ``build`` and ``update_step``:
 
-    class SGD(NumpyOptimiser):
+    class SignDescent(NumpyOptimiser):  # steps of a fixed length along -sign(gradient)
         def update_step(self, gradient, w, learning_rate):
-            return w - learning_rate * gradient
+            return w - learning_rate * np.sign(gradient)
 
-    path = numpy_trajectory(SGD(0.01), gradient_fn, start=[1.0, 1.0], steps=300)
-    same = keras_trajectory(keras.optimizers.SGD(0.01), gradient_fn, start=[1.0, 1.0], steps=300)
+    path = numpy_trajectory(SignDescent(0.01), gradient_fn, start=[1.0, 1.0], steps=300)
+    keras_path = keras_trajectory(keras.optimizers.SGD(0.01), gradient_fn, start=[1.0, 1.0], steps=300)
 """
 
 import numpy as np

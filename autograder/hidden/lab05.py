@@ -72,18 +72,18 @@ def _require_same_paths(name, student_class, reference_class, settings, steps=25
 def check_schedules(piecewise_constant, harmonic, keras_piecewise_constant, keras_harmonic):
     steps = np.arange(400)
     require_arrays("piecewise_constant(t, 0.5, 37)", [piecewise_constant(t, 0.5, 37) for t in steps],
-                   reference.piecewise_constant(steps, 0.5, 37))
+                   reference.piecewise_constant(steps, 0.5, 37), atol=0)
     require_arrays("harmonic(t, 13, scale=2.0)", [harmonic(t, 13, scale=2.0) for t in steps],
-                   reference.harmonic(steps, 13, 2.0))
+                   reference.harmonic(steps, 13, 2.0), atol=0)
     require_arrays("harmonic(t, 7) (default scale 0.001)", [harmonic(t, 7) for t in steps],
-                   reference.harmonic(steps, 7))
+                   reference.harmonic(steps, 7), atol=0)
     require_arrays("keras_piecewise_constant(0.5, 37, 3), t = 0..399",
                    schedule_values(keras_piecewise_constant(0.5, 37, 3), 400),
-                   reference.piecewise_constant(np.minimum(steps, 3 * 37), 0.5, 37))
+                   reference.piecewise_constant(np.minimum(steps, 3 * 37), 0.5, 37), atol=0)
     require_arrays("keras_harmonic(13, scale=2.0), t = 0..399", schedule_values(keras_harmonic(13, scale=2.0), 400),
-                   reference.harmonic(steps, 13, 2.0))
+                   reference.harmonic(steps, 13, 2.0), atol=0)
     require_arrays("keras_harmonic(7) (default scale 0.001)", schedule_values(keras_harmonic(7), 400),
-                   reference.harmonic(steps, 7))
+                   reference.harmonic(steps, 7), atol=0)
     _passed("schedules")
 
 
@@ -335,7 +335,7 @@ def check_keras_optimisers(make_keras_optimisers):
         if mine[0] != theirs[0]:
             raise AssertionError(f"hidden check, {name}: expected keras.optimizers.{theirs[0]}, found {mine[0]}")
         require_arrays(f"{name}: learning rate at steps {steps} ({steps_per_epoch} steps per epoch)",
-                       mine[1], theirs[1])
+                       mine[1], theirs[1], atol=0)
         if mine[2] != theirs[2]:
             raise AssertionError(f"hidden check, {name}: expected the settings {theirs[2]}, found {mine[2]}")
     _passed("keras_optimisers")

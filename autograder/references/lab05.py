@@ -36,31 +36,40 @@ def keras_harmonic(n, scale=0.001):
 
 # ------------------------------------------------------------------ update rules
 
-class SGD(NumpyOptimiser):
-    def __init__(self, learning_rate=0.01):
-        super().__init__(learning_rate)
+class _Rule(NumpyOptimiser):
+    """Hyperparameters from ``DEFAULTS`` (Keras's), overridable by position or name."""
 
-    def update_step(self, gradient, w, learning_rate):
-        return w - learning_rate * gradient
+    DEFAULTS = {"learning_rate": 0.01}
+
+    def __init__(self, *args, **kwargs):
+        settings = dict(self.DEFAULTS)
+        settings.update(zip(self.DEFAULTS, args))
+        settings.update(kwargs)
+        NumpyOptimiser.__init__(self, settings.pop("learning_rate"))
+        for key, value in settings.items():
+            setattr(self, key, value)
 
 
-class Momentum(NumpyOptimiser):
-    def __init__(self, learning_rate=0.01, momentum=0.9):
-        super().__init__(learning_rate)
-        self.momentum = momentum
+class SGD(_Rule):
+    def update_step(self, g, w, rate):
+        return w - rate * g
+
+
+class Momentum(_Rule):
+    DEFAULTS = {"learning_rate": 0.01, "momentum": 0.9}
 
     def build(self, w):
-        self.velocity = np.zeros_like(w)
+        self.velocity = 0.0 * w
 
-    def update_step(self, gradient, w, learning_rate):
-        self.velocity = self.momentum * self.velocity - learning_rate * gradient
+    def update_step(self, g, w, rate):
+        self.velocity = self.momentum * self.velocity - rate * g
         return w + self.velocity
 
 
 class Nesterov(Momentum):
-    def update_step(self, gradient, w, learning_rate):
-        self.velocity = self.momentum * self.velocity - learning_rate * gradient
-        return w + self.momentum * self.velocity - learning_rate * gradient
+    def update_step(self, g, w, rate):
+        self.velocity = self.momentum * self.velocity - rate * g
+        return w + self.momentum * self.velocity - rate * g
 
 
 def nesterov_lookahead_trajectory(gradient_fn, start, learning_rate, momentum, steps):
@@ -76,71 +85,61 @@ def nesterov_lookahead_trajectory(gradient_fn, start, learning_rate, momentum, s
     return np.stack(ws), np.stack(vs)
 
 
-class Adagrad(NumpyOptimiser):
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
-        super().__init__(learning_rate)
-        self.initial_accumulator_value = initial_accumulator_value
-        self.epsilon = epsilon
+class Adagrad(_Rule):
+    DEFAULTS = {"learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-7}
 
     def build(self, w):
-        self.accumulator = np.full_like(w, self.initial_accumulator_value)
+        self.accumulator = np.full(np.shape(w), float(self.initial_accumulator_value))
 
-    def update_step(self, gradient, w, learning_rate):
-        self.accumulator = self.accumulator + gradient ** 2
-        return w - learning_rate * gradient / np.sqrt(self.accumulator + self.epsilon)
+    def update_step(self, g, w, rate):
+        self.accumulator = self.accumulator + g ** 2
+        return w - rate * g / np.sqrt(self.accumulator + self.epsilon)
 
 
-class RMSprop(NumpyOptimiser):
-    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7, centered=False):
-        super().__init__(learning_rate)
-        self.rho, self.epsilon, self.centered = rho, epsilon, centered
+class RMSprop(_Rule):
+    DEFAULTS = {"learning_rate": 0.001, "rho": 0.9, "epsilon": 1e-7, "centered": False}
 
     def build(self, w):
-        self.velocity = np.zeros_like(w)
-        self.average_gradient = np.zeros_like(w)
+        self.velocity = 0.0 * w
+        self.average_gradient = 0.0 * w
 
-    def update_step(self, gradient, w, learning_rate):
-        self.velocity = self.rho * self.velocity + (1 - self.rho) * gradient ** 2
+    def update_step(self, g, w, rate):
+        self.velocity = self.rho * self.velocity + (1 - self.rho) * g ** 2
         second_moment = self.velocity
         if self.centered:
-            self.average_gradient = self.rho * self.average_gradient + (1 - self.rho) * gradient
+            self.average_gradient = self.rho * self.average_gradient + (1 - self.rho) * g
             second_moment = second_moment - self.average_gradient ** 2
-        denominator = second_moment + self.epsilon
-        return w - learning_rate * gradient / np.sqrt(denominator)
+        return w - rate * g / np.sqrt(second_moment + self.epsilon)
 
 
-class Adadelta(NumpyOptimiser):
-    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7):
-        super().__init__(learning_rate)
-        self.rho, self.epsilon = rho, epsilon
+class Adadelta(_Rule):
+    DEFAULTS = {"learning_rate": 0.001, "rho": 0.95, "epsilon": 1e-7}
 
     def build(self, w):
-        self.accumulated_gradient = np.zeros_like(w)
-        self.accumulated_delta = np.zeros_like(w)
+        self.accumulated_gradient = 0.0 * w
+        self.accumulated_delta = 0.0 * w
 
-    def update_step(self, gradient, w, learning_rate):
-        rho, epsilon = self.rho, self.epsilon
-        self.accumulated_gradient = rho * self.accumulated_gradient + (1 - rho) * gradient ** 2
-        delta = -np.sqrt(self.accumulated_delta + epsilon) / np.sqrt(self.accumulated_gradient + epsilon) * gradient
-        self.accumulated_delta = rho * self.accumulated_delta + (1 - rho) * delta ** 2
-        return w + learning_rate * delta
+    def update_step(self, g, w, rate):
+        rho, eps = self.rho, self.epsilon
+        self.accumulated_gradient = rho * self.accumulated_gradient + (1 - rho) * g ** 2
+        step = -np.sqrt(self.accumulated_delta + eps) / np.sqrt(self.accumulated_gradient + eps) * g
+        self.accumulated_delta = rho * self.accumulated_delta + (1 - rho) * step ** 2
+        return w + rate * step
 
 
-class Adam(NumpyOptimiser):
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        super().__init__(learning_rate)
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+class Adam(_Rule):
+    DEFAULTS = {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 
     def build(self, w):
-        self.m = np.zeros_like(w)
-        self.v = np.zeros_like(w)
+        self.m = 0.0 * w
+        self.v = 0.0 * w
 
-    def update_step(self, gradient, w, learning_rate):
+    def update_step(self, g, w, rate):
         t = self.iterations + 1
-        self.m = self.beta_1 * self.m + (1 - self.beta_1) * gradient
-        self.v = self.beta_2 * self.v + (1 - self.beta_2) * gradient ** 2
-        alpha = learning_rate * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        return w - alpha * self.m / (np.sqrt(self.v) + self.epsilon)
+        self.m = self.beta_1 * self.m + (1 - self.beta_1) * g
+        self.v = self.beta_2 * self.v + (1 - self.beta_2) * g ** 2
+        corrected_rate = rate * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        return w - corrected_rate * self.m / (np.sqrt(self.v) + self.epsilon)
 
 
 # ------------------------------------------------------------------ test functions
@@ -186,24 +185,18 @@ def steps_to_reach(path, target, tolerance):
     return int(hits[0]) if hits.size else None
 
 
-BEALE_SETTINGS = {
-    "SGD": lambda: SGD(0.01),
-    "Momentum": lambda: Momentum(0.001, 0.9),
-    "Nesterov": lambda: Nesterov(0.001, 0.9),
-    "Adagrad": lambda: Adagrad(0.3),
-    "RMSprop": lambda: RMSprop(0.01),
-    "Adadelta": lambda: Adadelta(1.0),
-    "Adam": lambda: Adam(0.03),
-}
-SADDLE_SETTINGS = {
-    "SGD": lambda: SGD(0.01),
-    "Momentum": lambda: Momentum(0.01, 0.9),
-    "Nesterov": lambda: Nesterov(0.01, 0.9),
-    "Adagrad": lambda: Adagrad(0.1),
-    "RMSprop": lambda: RMSprop(0.01),
-    "Adadelta": lambda: Adadelta(1.0),
-    "Adam": lambda: Adam(0.01),
-}
+def _settings(table):
+    return {name: (lambda cls=cls, args=args: cls(*args)) for name, (cls, args) in table.items()}
+
+
+BEALE_SETTINGS = _settings({
+    "SGD": (SGD, [0.01]), "Momentum": (Momentum, [0.001, 0.9]), "Nesterov": (Nesterov, [0.001, 0.9]),
+    "Adagrad": (Adagrad, [0.3]), "RMSprop": (RMSprop, [0.01]), "Adadelta": (Adadelta, [1.0]), "Adam": (Adam, [0.03]),
+})
+SADDLE_SETTINGS = _settings({
+    "SGD": (SGD, [0.01]), "Momentum": (Momentum, [0.01, 0.9]), "Nesterov": (Nesterov, [0.01, 0.9]),
+    "Adagrad": (Adagrad, [0.1]), "RMSprop": (RMSprop, [0.01]), "Adadelta": (Adadelta, [1.0]), "Adam": (Adam, [0.01]),
+})
 SADDLE_ESCAPES = ["Adadelta", "Adagrad", "Adam", "Momentum", "Nesterov", "RMSprop"]
 
 

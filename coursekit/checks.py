@@ -7,7 +7,7 @@ says what is wrong, in the student's terms.
 
 import numpy as np
 
-from coursekit.model_diff import describe_model, first_difference, summarize
+from coursekit.model_diff import describe_model, first_difference, model_from_specs, summarize
 
 
 class CheckFailed(AssertionError):
@@ -78,6 +78,40 @@ def check_model_layers(model, expected_layers: list, input_shape: tuple | None =
     if problem:
         _fail(problem + "\nYour model, as the check sees it:\n" + describe_model(model))
     print(f"OK model: {len(expected_layers)} layers as specified")
+
+
+def check_model_graph(model, expected_layers: list, input_shape: tuple) -> None:
+    """Check a Keras model with branches and merges against the task's ``spec(...)`` list.
+
+    The specs (with ``inputs=`` naming the layers that feed each one) are built into a
+    Keras model; the two graphs are then compared layer by layer regardless of the
+    order in which parallel branches were written, then output shapes and parameters.
+
+    Args:
+        model: a built ``keras.Model``.
+        expected_layers: list of ``coursekit.model_diff.spec`` entries, each after the
+            layers that feed it; the last one is the output.
+        input_shape: expected input shape without the batch axis, e.g. (14, 14, 32).
+    """
+    if model is None:
+        _fail("the function returned None instead of a keras.Model")
+    if not hasattr(model, "layers") or not hasattr(model, "inputs"):
+        _fail(f"expected a keras.Model, found {type(model).__name__}")
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        inputs = None
+    if not inputs:
+        _fail("the model has no defined input; start it with keras.Input(shape=...)")
+    if tuple(inputs[0].shape[1:]) != tuple(input_shape):
+        _fail(f"model input: expected shape (batch, {', '.join(map(str, input_shape))}), "
+              f"found {tuple(inputs[0].shape)}")
+    expected = model_from_specs(expected_layers, input_shape)
+    problem = first_difference(summarize(model), summarize(expected))
+    if problem:
+        _fail(problem + "\nYour model, as the check sees it:\n" + describe_model(model))
+    print(f"OK model: {len(expected_layers)} layers connected as specified, "
+          f"{expected.count_params()} parameters")
 
 
 def check_at_least(name: str, value: float, floor: float, hint: str = "") -> None:

@@ -91,10 +91,13 @@ class LayerSpec:
         return f"{self.kind}({', '.join(parts)})"
 
 
-def spec(kind: str, **settings) -> LayerSpec:
+def spec(kind: str, inputs: tuple | None = None, **settings) -> LayerSpec:
     """A layer as the task describes it; only the settings given are checked.
 
     ``spec("Conv2D", filters=32, kernel_size=3, activation="relu")``
+
+    For a graph (branches, merges), ``inputs`` names the layers that feed this one, by
+    their index in the list of specs (-1: the model input); see ``model_from_specs``.
     """
     for key in ("kernel_size", "strides", "pool_size", "dilation_rate"):
         if isinstance(settings.get(key), int):
@@ -102,7 +105,34 @@ def spec(kind: str, **settings) -> LayerSpec:
     unknown = sorted(set(settings) - set(KEY_SETTINGS))
     if unknown:
         raise ValueError(f"spec() does not know the settings {unknown}; use {KEY_SETTINGS}")
-    return LayerSpec(kind, tuple(sorted((k, _normalize(v)) for k, v in settings.items())))
+    return LayerSpec(kind, tuple(sorted((k, _normalize(v)) for k, v in settings.items())),
+                     inputs=tuple(inputs) if inputs is not None else ())
+
+
+def model_from_specs(expected_layers: list, input_shape: tuple):
+    """Build the Keras model a list of ``spec(...)`` describes, to compare a graph with.
+
+    Each layer is built from its class name and settings, with Keras's defaults for the
+    rest, and fed by the layers its ``inputs`` name (the previous layer when none are
+    named). The last spec gives the model's output.
+
+    Raises:
+        ValueError: a spec names an unknown layer or an input that does not precede it.
+    """
+    import keras
+
+    inputs = keras.Input(shape=tuple(input_shape))
+    outputs = []
+    for index, layer_spec in enumerate(expected_layers):
+        feeds = layer_spec.inputs or (index - 1,)
+        if any(feed >= index for feed in feeds):
+            raise ValueError(f"spec {index} ({layer_spec.describe()}) is fed by a later layer {feeds}")
+        layer_class = getattr(keras.layers, layer_spec.kind, None)
+        if layer_class is None:
+            raise ValueError(f"keras.layers has no layer {layer_spec.kind!r}")
+        tensors = [inputs if feed < 0 else outputs[feed] for feed in feeds]
+        outputs.append(layer_class(**layer_spec.settings_dict)(tensors if len(tensors) > 1 else tensors[0]))
+    return keras.Model(inputs, outputs[-1])
 
 
 def _layer_settings(layer) -> tuple:

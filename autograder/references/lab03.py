@@ -1,0 +1,230 @@
+"""Reference for lab 03 (CNN architectures): the lecture 004 tour of architectures.
+
+Two calibrated classifiers, both trained on the same data as lab 02:
+
+- ``macro_f1`` (METRIC, ``train``): the Inception network of the task -- a convolutional
+  stem, one Inception module, pooling and a dense head, Adam, 3 epochs;
+- ``macro_f1_strong`` (SCORES): a stronger reference for the open "push F1" part --
+  batch-normalised stem, the Inception module and a residual block, 6 epochs.
+
+Lab 02's network (the CNN-MNIST stack) is imported from lab 02's reference, never copied.
+"""
+
+import keras
+import numpy as np
+from keras import layers
+
+from autograder.references import lab02
+from autograder.references.common import preprocess
+
+LAB_ID = "03-cnn-architectures"
+DATASET = "fashion_mnist"
+METRIC = "macro_f1"
+EPOCHS = 3
+STRONG_EPOCHS = 6
+BATCH_SIZE = 32
+LEARNING_RATE = 1e-3
+BN_MOMENTUM = 0.9
+INCEPTION_FILTERS = 32
+BRANCHES = ("1x1", "3x3", "5x5", "pool")
+
+build_lab02_network = lab02.build_functional
+
+
+# ------------------------------------------------------------------ arithmetic
+
+
+def conv_output_size(n, k, s=1, p=0, d=1):
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def transposed_output_size(n, k, s=1, p=0):
+    return s * (n - 1) + k - 2 * p
+
+
+def dilate_kernel(kernel, d):
+    kernel = np.asarray(kernel)
+    k = kernel.shape[0]
+    size = d * (k - 1) + 1
+    dilated = np.zeros((size, size) + kernel.shape[2:], dtype=kernel.dtype)
+    dilated[::d, ::d] = kernel
+    return dilated
+
+
+def transposed_conv2d(image, kernel, stride):
+    image, kernel = np.asarray(image, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
+    (h, w), k = image.shape, kernel.shape[0]
+    output = np.zeros((stride * (h - 1) + k, stride * (w - 1) + k))
+    for row in range(h):
+        for column in range(w):
+            output[stride * row:stride * row + k, stride * column:stride * column + k] += image[row, column] * kernel
+    return output
+
+
+def global_average_pooling(features):
+    return np.asarray(features).mean(axis=(1, 2))
+
+
+def global_max_pooling(features):
+    return np.asarray(features).max(axis=(1, 2))
+
+
+def conv2d_parameter_count(kernel_size, in_channels, filters):
+    return kernel_size * kernel_size * in_channels * filters + filters
+
+
+def separable_conv2d_parameter_count(kernel_size, in_channels, filters, depth_multiplier=1):
+    depthwise = kernel_size * kernel_size * in_channels * depth_multiplier
+    pointwise = in_channels * depth_multiplier * filters
+    return depthwise + pointwise + filters
+
+
+def dense_parameter_count(n_inputs, n_outputs):
+    return n_inputs * n_outputs + n_outputs
+
+
+# ------------------------------------------------------------------ layers
+
+
+class LocallyConnected2D(layers.Layer):
+    """Unshared convolution, 'valid' padding, stride 1, no activation."""
+
+    def __init__(self, filters, kernel_size, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size = int(filters), int(kernel_size)
+
+    def build(self, input_shape):
+        height, width, channels = input_shape[1:]
+        self.out_height = height - self.kernel_size + 1
+        self.out_width = width - self.kernel_size + 1
+        self.kernel = self.add_weight(
+            shape=(self.out_height, self.out_width, self.kernel_size, self.kernel_size, channels, self.filters),
+            initializer="glorot_uniform", name="kernel")
+        self.bias = self.add_weight(shape=(self.out_height, self.out_width, self.filters),
+                                    initializer="zeros", name="bias")
+
+    def call(self, inputs):
+        k = self.kernel_size
+        patches = keras.ops.image.extract_patches(inputs, k, strides=1, padding="valid")
+        kernel = keras.ops.reshape(self.kernel, (self.out_height, self.out_width, -1, self.filters))
+        return keras.ops.einsum("bijp,ijpf->bijf", patches, kernel) + self.bias
+
+
+def locally_connected_reference(image, kernel, bias):
+    """Per-position loop: image (n, h, w, c), kernel (oh, ow, k, k, c, f), bias (oh, ow, f)."""
+    out_height, out_width, k = kernel.shape[:3]
+    output = np.zeros((len(image), out_height, out_width, kernel.shape[-1]))
+    for row in range(out_height):
+        for column in range(out_width):
+            window = image[:, row:row + k, column:column + k, :]
+            output[:, row, column] = np.einsum("nklc,klcf->nf", window, kernel[row, column]) + bias[row, column]
+    return output
+
+
+def batch_norm(x, gamma, beta, moving_mean, moving_variance, training, momentum=0.99, epsilon=1e-3):
+    x = np.asarray(x, dtype=np.float64)
+    if training:
+        axes = tuple(range(x.ndim - 1))
+        mean, variance = x.mean(axis=axes), x.var(axis=axes)
+        moving_mean = momentum * np.asarray(moving_mean) + (1 - momentum) * mean
+        moving_variance = momentum * np.asarray(moving_variance) + (1 - momentum) * variance
+    else:
+        mean, variance = np.asarray(moving_mean), np.asarray(moving_variance)
+    normalized = (x - mean) / np.sqrt(variance + epsilon)
+    return gamma * normalized + beta, moving_mean, moving_variance
+
+
+# ------------------------------------------------------------------ networks
+
+
+def build_lenet() -> keras.Model:
+    return keras.Sequential([
+        keras.Input(shape=(32, 32, 1)),
+        layers.Conv2D(6, 5, activation="tanh"),
+        layers.AveragePooling2D(2),
+        layers.Conv2D(16, 5, activation="tanh"),
+        layers.AveragePooling2D(2),
+        layers.Flatten(),
+        layers.Dense(120, activation="tanh"),
+        layers.Dense(84, activation="tanh"),
+        layers.Dense(10, activation="softmax"),
+    ])
+
+
+def residual_block(inputs, momentum=BN_MOMENTUM):
+    channels = inputs.shape[-1]
+    x = layers.Conv2D(channels, 3, padding="same", use_bias=False)(inputs)
+    x = layers.BatchNormalization(momentum=momentum)(x)
+    x = layers.Activation("relu")(x)
+    x = layers.Conv2D(channels, 3, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization(momentum=momentum)(x)
+    x = layers.Add()([inputs, x])
+    return layers.Activation("relu")(x)
+
+
+def inception_module(inputs, filters=64, order=BRANCHES):
+    """The four branches of lecture 004, concatenated in ``order`` (names from BRANCHES)."""
+    branches = {}
+    branches["1x1"] = layers.Conv2D(filters, 1, padding="same", activation="relu")(inputs)
+    reduced = layers.Conv2D(filters, 1, padding="same", activation="relu")(inputs)
+    branches["3x3"] = layers.Conv2D(filters, 3, padding="same", activation="relu")(reduced)
+    reduced = layers.Conv2D(filters, 1, padding="same", activation="relu")(inputs)
+    branches["5x5"] = layers.Conv2D(filters, 5, padding="same", activation="relu")(reduced)
+    pooled = layers.MaxPooling2D(pool_size=3, strides=1, padding="same")(inputs)
+    branches["pool"] = layers.Conv2D(filters, 1, padding="same", activation="relu")(pooled)
+    return layers.Concatenate(axis=-1)([branches[name] for name in order])
+
+
+def build_inception_network(order=BRANCHES) -> keras.Model:
+    inputs = keras.Input(shape=(28, 28, 1))
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
+    x = layers.MaxPooling2D(2)(x)
+    x = inception_module(x, INCEPTION_FILTERS, order)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(10, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
+def build_strong_network() -> keras.Model:
+    """Batch-normalised stem, the Inception module, a residual block."""
+    inputs = keras.Input(shape=(28, 28, 1))
+    x = layers.Conv2D(32, 3, padding="same", use_bias=False)(inputs)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+    x = layers.Activation("relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = inception_module(x, INCEPTION_FILTERS)
+    x = layers.MaxPooling2D(2)(x)
+    x = residual_block(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(10, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
+def fit_with_adam(build, dataset, epochs, seed):
+    """Seed, build, compile (Adam, cross-entropy) and fit on ``dataset``; return the model."""
+    from coursekit.lab import set_determinism
+
+    set_determinism(seed)
+    model = build()
+    model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE),
+                  metrics=["accuracy"])
+    x_train, y_train = preprocess(dataset.x_train, dataset.y_train)
+    model.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=epochs, verbose=0)
+    return model
+
+
+def train(dataset, budget, seed):
+    return fit_with_adam(build_inception_network, dataset, budget.epochs(EPOCHS), seed)
+
+
+def strong_macro_f1(dataset, budget, seed) -> float:
+    from autograder import metrics
+
+    model = fit_with_adam(build_strong_network, dataset, budget.epochs(STRONG_EPOCHS), seed)
+    return metrics.score("macro_f1", dataset.y_test, metrics.predict_labels(model, dataset.x_test))
+
+
+SCORES = {"macro_f1_strong": strong_macro_f1}

@@ -1,0 +1,304 @@
+"""Lab 03 (CNN architectures).
+
+- Typical wrong answers fail the notebook's own visible checks with a useful message
+  (the student notebook's cells are executed in-process, as in test_visible_checks.py).
+- The hidden Inception checks accept the branches in any order, and still catch wrong
+  modules; without the reordering, copying the reference's weights would not do.
+- The Inception thresholds lie above lab 02's, as the task requires.
+- coursekit's graph specs (``spec(..., inputs=...)``, ``model_from_specs``,
+  ``check_model_graph``).
+"""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from autograder import thresholds
+from autograder.hidden import lab03 as hidden
+from autograder.reference_checks import ModelMismatch, compare_with_reference
+from autograder.references import lab03 as reference
+from coursekit.checks import CheckFailed, check_model_graph
+from coursekit.model_diff import model_from_specs, spec
+from solution_text import REPO
+
+LAB = "03-cnn-architectures"
+L = keras.layers
+
+
+def cells():
+    (notebook,) = (REPO / "labs" / LAB).glob("*.ipynb")
+    content = json.loads(notebook.read_text())
+    return {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"]) for cell in content["cells"]}
+
+
+@pytest.fixture(scope="module")
+def lab03():
+    source = cells()
+    namespace = {}
+    exec(source["cell-01"], namespace)  # imports, setup_lab and the data
+    for helper in ("def block_model(", "def inception_specs("):  # locked cells the checks use
+        (text,) = [text for text in source.values() if text.startswith(helper)]
+        exec(text, namespace)
+    return source, namespace
+
+
+def run_check(lab, test_id, wrong_answer):
+    source, base = lab
+    namespace = dict(base)
+    exec(wrong_answer, namespace)
+    with pytest.raises(CheckFailed) as failure:
+        exec(source[test_id], namespace)
+    return str(failure.value)
+
+
+def run_passes(lab, test_id, answer):
+    source, base = lab
+    namespace = dict(base)
+    exec(answer, namespace)
+    exec(source[test_id], namespace)
+
+
+CONV = 'L = keras.layers\ndef c(f, k, x): return L.Conv2D(f, k, padding="same", activation="relu")(x)\n'
+MODULE = CONV + """
+def inception_module(inputs, filters=64):
+    one = c(filters, 1, inputs)
+    three = c(filters, 3, c(filters, 1, inputs))
+    five = c(filters, 5, c(filters, 1, inputs))
+    pool = c(filters, 1, L.MaxPooling2D(3, strides=1, padding="same")(inputs))
+    return L.Concatenate()([one, three, five, pool])
+"""
+REORDERED = CONV + """
+def inception_module(inputs, filters=64):
+    pool = c(filters, 1, L.MaxPooling2D(3, strides=1, padding="same")(inputs))
+    five = c(filters, 5, c(filters, 1, inputs))
+    one = c(filters, 1, inputs)
+    three = c(filters, 3, c(filters, 1, inputs))
+    return L.Concatenate()([five, pool, one, three])
+"""
+RESIDUAL = """
+L = keras.layers
+def residual_block(inputs):
+    x = L.Conv2D(inputs.shape[-1], 3, padding="same", use_bias=False)(inputs)
+    x = L.BatchNormalization(momentum=0.9)(x)
+    x = L.Activation("relu")(x)
+    x = L.Conv2D(inputs.shape[-1], 3, padding="same", use_bias=False)(x)
+    x = L.BatchNormalization(momentum=0.9)(x)
+    return L.Activation("relu")(L.Add()([x, inputs]))
+"""
+BATCH_NORM = """
+def batch_norm(x, gamma, beta, moving_mean, moving_variance, training, momentum=0.99, epsilon=1e-3):
+    if training:
+        mean, variance = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2), ddof=DDOF)
+        moving_mean = momentum * moving_mean + (1 - momentum) * mean
+        moving_variance = momentum * moving_variance + (1 - momentum) * variance
+    else:
+        mean, variance = MODE
+    return gamma * (x - mean) / np.sqrt(variance + epsilon) + beta, moving_mean, moving_variance
+"""
+LENET = """
+def build_lenet():
+    L = keras.layers
+    return keras.Sequential([keras.Input(shape=SHAPE), L.Conv2D(6, 5, padding=PADDING, activation="tanh"), POOL(2),
+        L.Conv2D(16, 5, activation="tanh"), L.AveragePooling2D(2), L.Flatten(), L.Dense(120, activation="tanh"),
+        L.Dense(84, activation="tanh"), L.Dense(10, activation="softmax")])
+"""
+TRANSPOSED = """
+def conv_output_size(n, k, s=1, p=0, d=1): return (n + 2 * p - d * (k - 1) - 1) // s + 1
+def transposed_output_size(n, k, s=1, p=0): return s * (n - 1) + k - 2 * p
+def transposed_conv2d(image, kernel, stride):
+    out = np.zeros((stride * (image.shape[0] - 1) + len(kernel), stride * (image.shape[1] - 1) + len(kernel)))
+    for i in range(image.shape[0]):
+        for j in range(image.shape[1]):
+            out[stride * i:stride * i + len(kernel), stride * j:stride * j + len(kernel)] += image[i, j] * kernel[::-1, ::-1]
+    return out
+"""
+
+
+@pytest.mark.parametrize("test_id, wrong, expected", [
+    ("output_size", "def conv_output_size(n, k, s=1, p=0, d=1): return (n + 2 * p - k) // s + 1",
+     "conv_output_size(7, 3, d=2)  (a 3×3 kernel dilated by 2 spans 5 pixels): expected 3, found 5"),
+    ("output_size", "def conv_output_size(n, k, s=1, p=0, d=1): return (n + 2 * p - d * (k - 1) - 1) / s + 1",
+     "conv_output_size(n=5, k=1, s=3, p=0, d=1), as Keras computes it: expected 2, found 2.33"),
+    ("dilated", "def dilate_kernel(kernel, d):\n    out = np.zeros((d * len(kernel), d * len(kernel)) + kernel.shape[2:])\n"
+                "    out[::d, ::d] = kernel\n    return out",
+     "dilate_kernel(taps 1..9, 2)[:, :, 0, 0]: expected shape (5, 5), found (6, 6)"),
+    ("transposed", "def transposed_output_size(n, k, s=1, p=0): return s * n + k - 2 * p",
+     "transposed_output_size(2, 3, s=2)  (the lecture's 2×2 -> 5×5): expected 5, found 7"),
+    ("transposed", TRANSPOSED, "transposed_conv2d(2×2 image, 3×3 kernel, stride 2) vs keras.ops.conv_transpose: "
+                               "at index (0, 0) expected 0, found 8"),
+    ("parameter_counts", "def conv2d_parameter_count(k, c, f): return k * k * c * f + f\n"
+                         "def separable_conv2d_parameter_count(k, c, f, depth_multiplier=1): return k * k * c + c * f\n"
+                         "def dense_parameter_count(n, m): return n * m + m",
+     "separable_conv2d_parameter_count(3, 4, 10): expected 86, found 76"),
+    ("lenet", LENET.replace("SHAPE", "(32, 32, 1)").replace("PADDING", '"valid"').replace("POOL", "L.MaxPooling2D"),
+     "layer 2: expected AveragePooling2D(pool_size=2×2), found MaxPooling2D(pool_size=2×2)"),
+    ("lenet", LENET.replace("SHAPE", "(28, 28, 1)").replace("PADDING", '"same"').replace("POOL", "L.AveragePooling2D"),
+     "model input: expected shape (batch, 32, 32, 1), found (None, 28, 28, 1)"),
+    ("locally_connected", "class LocallyConnected2D(keras.layers.Conv2D):\n    pass",
+     "kernel shape: expected (5, 4, 3, 3, 3, 4), found (3, 3, 3, 4)"),
+    ("global_pooling", "def global_average_pooling(x): return x.mean(axis=(0, 1))\ndef global_max_pooling(x): return x.max(axis=(1, 2))",
+     "global_average_pooling: expected shape (3, 6), found (4, 6)"),
+    ("batch_norm", BATCH_NORM.replace("DDOF", "1").replace("MODE", "moving_mean, moving_variance"),
+     "training mode: y: at index (0, 0, 0, 0) expected"),
+    ("batch_norm", BATCH_NORM.replace("DDOF", "0").replace("MODE", "x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))"),
+     "inference mode: y: at index (0, 0, 0, 0) expected"),
+    ("residual", RESIDUAL.replace('return L.Activation("relu")(L.Add()([x, inputs]))', "return L.Add()([x, inputs])"),
+     "the reference has Activation(activation=relu) fed by Add(); your model has no such layer"),
+    ("residual", RESIDUAL.replace('L.Activation("relu")(x)', "L.ReLU()(x)"),
+     "the reference has Activation(activation=relu) fed by BatchNormalization(epsilon=0.001, momentum=0.9); "
+     "at that place your model has ReLU()"),
+    ("residual", RESIDUAL.replace("momentum=0.9", "momentum=0.99"),
+     "the reference has BatchNormalization(epsilon=0.001, momentum=0.9) fed by Conv2D(16, 3×3, padding=same, "
+     "use_bias=False); at that place your model has BatchNormalization(epsilon=0.001, momentum=0.99)"),
+    ("inception_module", MODULE.replace("MaxPooling2D(3, strides=1, ", "MaxPooling2D(3, "),
+     "building the module on a 14×14×32 input failed"),
+    ("inception_module", MODULE.replace('padding="same")(inputs)', 'padding="valid")(inputs)'),
+     "building the module on a 14×14×32 input failed"),
+    ("inception_module", MODULE.replace("c(filters, 5, c(filters, 1, inputs))", "c(filters, 5, inputs)"),
+     "the reference has Conv2D(64, 1×1, padding=same, activation=relu) fed by the model input; "
+     "at that place your model has Conv2D(64, 5×5, padding=same, activation=relu)"),
+    ("inception_module", MODULE.replace("L.Concatenate()", "L.Add()"),
+     "the reference has Concatenate() fed by Conv2D(64, 1×1, padding=same, activation=relu), Conv2D(64, 3×3, "
+     "padding=same, activation=relu), Conv2D(64, 5×5, padding=same, activation=relu), Conv2D(64, 1×1, "
+     "padding=same, activation=relu); at that place your model has Add()"),
+    ("inception_network", MODULE + "def build_inception_network():\n    inputs = keras.Input((28, 28, 1))\n"
+     "    x = L.MaxPooling2D(2)(c(32, 3, inputs))\n    x = L.MaxPooling2D(2)(inception_module(x, 32))\n"
+     "    x = L.Dropout(0.5)(L.GlobalAveragePooling2D()(x))\n    return keras.Model(inputs, L.Dense(10, activation='softmax')(x))",
+     "the reference has Flatten() fed by MaxPooling2D(pool_size=2×2); at that place your model has GlobalAveragePooling2D"),
+])
+def test_wrong_answers_fail_the_visible_checks(lab03, test_id, wrong, expected):
+    message = run_check(lab03, test_id, wrong)
+    assert expected in message, message
+
+
+def test_the_visible_module_check_accepts_any_branch_order(lab03):
+    run_passes(lab03, "inception_module", REORDERED)
+
+
+# ------------------------------------------------------------------ hidden checks
+
+
+def _namespace(code):
+    namespace = {"keras": keras, "np": np}
+    exec(code, namespace)
+    return namespace
+
+
+def _network(module):
+    inputs = keras.Input((28, 28, 1))
+    x = L.MaxPooling2D(2)(L.Conv2D(32, 3, padding="same", activation="relu")(inputs))
+    x = L.Flatten()(L.MaxPooling2D(2)(module(x, 32)))
+    return keras.Model(inputs, L.Dense(10, activation="softmax")(L.Dropout(0.5)(x)))
+
+
+def test_hidden_module_check_accepts_any_branch_order():
+    reordered = _namespace(REORDERED)["inception_module"]
+    hidden.check_inception_module(reordered)
+    assert hidden.branch_order(_network(reordered)) == ("5x5", "pool", "1x1", "3x3")
+    hidden.check_inception_network(lambda: _network(reordered))
+
+
+def test_copying_weights_across_branch_orders_alone_would_fail():
+    """Why the hidden check rebuilds the reference in the student's order: channels permute."""
+    inputs = keras.Input((6, 6, 4))
+    student = keras.Model(inputs, _namespace(REORDERED)["inception_module"](inputs, 3))
+    expected = hidden._block_model(reference.inception_module, (6, 6, 4), 3)
+    hidden._randomize(expected, np.random.default_rng(0))
+    with pytest.raises(ModelMismatch, match="outputs differ"):
+        compare_with_reference(student, expected, np.random.default_rng(1).random((2, 6, 6, 4), dtype=np.float32))
+
+
+@pytest.mark.parametrize("change, expected", [
+    (('c(filters, 3, c(filters, 1, inputs))', 'L.Conv2D(filters, 3, padding="same")(c(filters, 1, inputs))'),
+     "Conv2D(8, 3×3, padding=same)"),
+    (("L.MaxPooling2D(3, ", "L.AveragePooling2D(3, "), "AveragePooling2D"),
+    (("L.Concatenate()", "L.Concatenate(axis=1)"), "Concatenate(axis=1)"),
+])
+def test_hidden_module_check_catches_wrong_modules(change, expected):
+    wrong = _namespace(REORDERED.replace(*change))["inception_module"]
+    with pytest.raises(AssertionError) as failure:
+        hidden.check_inception_module(wrong)
+    assert expected in str(failure.value), str(failure.value)
+
+
+def test_hidden_module_check_catches_a_wrong_function_with_the_right_graph():
+    """Same graph and settings, another function: the outputs under the same weights differ."""
+    class Conv2D(L.Conv2D):  # named like Keras's layer, computes something else
+        def call(self, inputs):
+            return super().call(inputs) + 1.0
+
+    namespace = {"keras": keras, "np": np, "Conv2D": Conv2D}
+    exec(REORDERED.replace("one = c(filters, 1, inputs)",
+                           'one = Conv2D(filters, 1, padding="same", activation="relu")(inputs)'), namespace)
+    with pytest.raises(AssertionError, match="outputs differ"):
+        hidden.check_inception_module(namespace["inception_module"])
+
+
+def test_hidden_residual_check_accepts_either_add_order():
+    hidden.check_residual_block(_namespace(RESIDUAL)["residual_block"])
+
+
+# ------------------------------------------------------------------ thresholds
+
+
+@pytest.mark.parametrize("budget", ["smoke", "full"])
+def test_inception_thresholds_lie_above_lab02s(budget):
+    lab02 = thresholds.lookup("02-fashion-mnist-cnn", "macro_f1", "mnist5k_offline", budget)
+    tier1 = thresholds.lookup(LAB, "macro_f1", "mnist5k_offline", budget)
+    tier2 = thresholds.lookup(LAB, "macro_f1_strong", "mnist5k_offline", budget)
+    assert tier1["threshold"] > lab02["threshold"]
+    assert tier2["threshold"] > tier1["threshold"]
+
+
+# ------------------------------------------------------------------ graph specs (coursekit)
+
+
+def _module_specs(filters=4):
+    def conv(size, feed):
+        return spec("Conv2D", filters=filters, kernel_size=size, padding="same", activation="relu", inputs=(feed,))
+    return [conv(1, -1), conv(1, -1), conv(3, 1), conv(1, -1), conv(5, 3),
+            spec("MaxPooling2D", pool_size=3, strides=1, padding="same", inputs=(-1,)), conv(1, 5),
+            spec("Concatenate", axis=-1, inputs=(0, 2, 4, 6))]
+
+
+def test_model_from_specs_builds_the_graph():
+    model = model_from_specs(_module_specs(), (8, 8, 3))
+    assert tuple(model.output.shape) == (None, 8, 8, 16)
+    assert model.count_params() == 4 * 4 * 4 + (9 * 4 + 1) * 4 + (25 * 4 + 1) * 4
+    chain = model_from_specs([spec("Conv2D", filters=2, kernel_size=3), spec("Flatten")], (5, 5, 1))
+    assert tuple(chain.output.shape) == (None, 18)
+
+
+def test_model_from_specs_refuses_bad_specs():
+    with pytest.raises(ValueError, match="fed by a later layer"):
+        model_from_specs([spec("Flatten", inputs=(1,)), spec("Flatten")], (4, 4, 1))
+    with pytest.raises(ValueError, match="keras.layers has no layer 'Conv9D'"):
+        model_from_specs([spec("Conv9D")], (4, 4, 1))
+
+
+def test_check_model_graph_ignores_branch_order_and_names_differences():
+    reordered = _namespace(REORDERED)["inception_module"]
+    inputs = keras.Input((8, 8, 3))
+    check_model_graph(keras.Model(inputs, reordered(inputs, 4)), _module_specs(), (8, 8, 3))
+    with pytest.raises(CheckFailed, match=r"expected shape \(batch, 8, 8, 3\), found \(None, 9, 9, 3\)"):
+        inputs = keras.Input((9, 9, 3))
+        check_model_graph(keras.Model(inputs, reordered(inputs, 4)), _module_specs(), (8, 8, 3))
+    with pytest.raises(CheckFailed, match="Conv2D\\(4, 5×5, padding=same, activation=relu\\)"):
+        wrong = _namespace(REORDERED.replace("c(filters, 5, c(", "c(filters, 3, c("))["inception_module"]
+        inputs = keras.Input((8, 8, 3))
+        check_model_graph(keras.Model(inputs, wrong(inputs, 4)), _module_specs(), (8, 8, 3))
+
+
+def test_the_alexnet_cell_counts_the_published_total():
+    """The locked AlexNet cell, run with correct counts: 60 965 224 parameters, ~96 % dense."""
+    import matplotlib.pyplot as plt
+
+    (text,) = [text for text in cells().values() if text.startswith("def grouped(")]
+    namespace = {"np": np, "plt": plt, "build_lenet": reference.build_lenet,
+                 "conv2d_parameter_count": reference.conv2d_parameter_count,
+                 "dense_parameter_count": reference.dense_parameter_count}
+    exec(text, namespace)
+    plt.close("all")
+    assert namespace["total"] == 60_965_224 and 0.96 < namespace["dense_share"] < 0.97

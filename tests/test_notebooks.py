@@ -1,8 +1,10 @@
 """Whole notebooks through real `nbgrader autograde` (offline data, smoke budget).
 
-Per lab: the reference solution scores full marks, a second copy of it scores exactly
-the same cell by cell (determinism), the untouched student notebook scores zero
-without breaking the run, and a student who rewrites the test cells still scores zero.
+Per lab: the reference solution scores full marks and the untouched student notebook
+scores zero without breaking the run. On the flagship lab 02 also: a second copy of the
+solution scores exactly the same, cell by cell and to the printed F1 (determinism), and
+a student who rewrites the test cells still scores zero. (Those two hold for every lab
+by construction; running them once keeps the suite short.)
 """
 
 import json
@@ -15,6 +17,7 @@ from autograder.grade import autograde, prepare_course, read_grades, submit
 from solution_text import REPO
 
 LABS = sorted(path.name for path in (REPO / "solutions").iterdir() if path.is_dir())
+EXTENDED_LAB = "02-fashion-mnist-cnn"
 
 
 def _tampered_copy(notebook, folder):
@@ -36,10 +39,10 @@ def graded(request, tmp_path_factory):
     (solution,) = (REPO / "solutions" / lab).glob("*.ipynb")
     (blank,) = (REPO / "labs" / lab).glob("*.ipynb")
     submit(course, "solution", lab, solution)
-    submit(course, "solution-again", lab, solution)
     submit(course, "blank", lab, blank)
-    scratch = tmp_path_factory.mktemp("tampered")
-    submit(course, "tampered", lab, _tampered_copy(blank, scratch))
+    if lab == EXTENDED_LAB:
+        submit(course, "solution-again", lab, solution)
+        submit(course, "tampered", lab, _tampered_copy(blank, tmp_path_factory.mktemp("tampered")))
     autograde(course, lab)
     rows = {row["student"]: row for row in read_grades(course, lab)}
     return lab, course, rows
@@ -59,6 +62,8 @@ def _printed_scores(course, student, lab):
 
 def test_grading_is_deterministic(graded):
     lab, course, rows = graded
+    if lab != EXTENDED_LAB:
+        pytest.skip("checked on lab 02")
     assert rows["solution-again"]["cells"] == rows["solution"]["cells"]
     first = _printed_scores(course, "solution", lab)
     assert first and first == _printed_scores(course, "solution-again", lab)
@@ -71,6 +76,8 @@ def test_untouched_lab_scores_zero_without_breaking_the_run(graded):
 
 def test_rewritten_test_cells_are_restored(graded):
     lab, course, rows = graded
+    if lab != EXTENDED_LAB:
+        pytest.skip("checked on lab 02")
     assert rows["tampered"]["score"] == 0
     (notebook,) = (course / "autograded" / "tampered" / lab).glob("*.ipynb")
     assert "hidden.check_" in notebook.read_text()

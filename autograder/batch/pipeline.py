@@ -9,6 +9,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -55,6 +56,13 @@ RUN_FAILURES = (  # (text in the runner's log or outputs, status, reason)
 )
 
 
+SIGNALS = (  # (signal, status, reason) when the runner itself was killed by a limit
+    (signal.SIGXFSZ, "output-too-large", "the notebook wrote more than the file-size limit"),
+    (signal.SIGXCPU, "cpu-limit", "the notebook used more than its CPU-time limit"),
+    (signal.SIGKILL, "kernel-died", "the notebook's processes were killed (memory or process limit)"),
+)
+
+
 def _graded_cells(release) -> list:
     return [(cell.metadata["nbgrader"]["grade_id"], float(cell.metadata["nbgrader"]["points"]))
             for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade")]
@@ -81,6 +89,9 @@ def _diagnose(run, executed, graded_ids) -> tuple:
                         for cell in executed.cells for output in cell.get("outputs", []))
     for needle, status, reason in RUN_FAILURES:
         if needle in text:
+            return status, [reason]
+    for signal_number, status, reason in SIGNALS:
+        if run.returncode in (-signal_number, 128 + signal_number):
             return status, [reason]
     if run.returncode != 0 and executed is None:
         return "kernel-died", [f"the notebook could not be run to the end (exit code {run.returncode})"]

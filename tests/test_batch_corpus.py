@@ -1,0 +1,120 @@
+"""The batch grader against a corpus of bad lab-02 submissions (tests/batch_corpus.py).
+
+One batch grades the whole corpus in parallel, sandboxed; every case is then checked
+for its score and status, for what its hostile code could reach, and for leaving the
+honest submissions' grades alone.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from autograder.batch.sandbox import isolation_available
+from batch_corpus import FULL, LAB, cases
+from solution_text import REPO
+
+pytestmark = pytest.mark.skipif(not isolation_available(), reason="sandbox needs Linux namespaces as root")
+LIMITS = ["--wall", "240", "--cell-timeout", "45", "--memory", "3G", "--processes", "256", "--file-size", "64M"]
+
+
+def run_batch(course, *extra):
+    environment = dict(os.environ, PYTHONPATH=str(REPO), COURSE_DATA="offline", COURSE_BUDGET="smoke")
+    return subprocess.run([sys.executable, "-m", "autograder.batch", LAB, "--course", str(course), "--workers", "2",
+                           *LIMITS, *extra], env=environment, capture_output=True, text=True, timeout=1500)
+
+
+@pytest.fixture(scope="module")
+def listener():
+    """A server on the grading machine's loopback that hostile code will try to reach."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    received = []
+
+    def accept():
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            received.append(connection.recv(16))
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield server.getsockname()[1], received
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, listener):
+    course = tmp_path_factory.mktemp("batch-course")
+    port, received = listener
+    corpus = cases(course, REPO, port)
+    for student, content, *_ in corpus:
+        folder = course / "submitted" / student / LAB
+        folder.mkdir(parents=True)
+        (folder / "fashion_mnist_cnn.ipynb").write_bytes(content)
+    result = run_batch(course)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    statuses = {}
+    for student, *_ in corpus:
+        path = course / "autograded" / student / LAB / "batch-status.json"
+        statuses[student] = json.loads(path.read_text())
+    return course, corpus, statuses, result.stdout, received
+
+
+def test_corpus_is_large_and_distinct(graded):
+    _, corpus, _, _, _ = graded
+    assert len(corpus) >= 20 and len({content for _, content, *_ in corpus}) == len(corpus)
+
+
+@pytest.mark.parametrize("index", range(29))
+def test_case(graded, index):
+    course, corpus, statuses, _, _ = graded
+    student, _, status, score, evidence = corpus[index]
+    result = statuses[student]
+    described = f"{student}: {result['status']} {result['score']} {result['reasons']} " \
+                f"{[c['message'] for c in result['checks'] if c['points'] == 0]}"
+    if status is not None:
+        assert result["status"] == status, described
+    else:
+        assert result["status"] != "ok", described
+    if score is not None:
+        assert result["score"] == score, described
+    else:
+        assert result["score"] < FULL, described
+    if evidence == "BLOCKED":
+        stolen = (course / ".grader" / LAB / student / "stolen.txt").read_text()
+        assert stolen.startswith("BLOCKED"), f"{student} got: {stolen}"
+    elif evidence:
+        assert any(evidence in check["message"] for check in result["checks"]), described
+    assert result["reasons"] or result["status"] == "ok"
+
+
+def test_nothing_reached_the_network(graded):
+    *_, received = graded
+    assert received == []
+
+
+def test_gradebook_holds_each_student_once_with_their_own_grade(graded):
+    from nbgrader.api import Gradebook
+
+    course, corpus, statuses, _, _ = graded
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        submissions = {s.student.id: s.score for s in gradebook.find_assignment(LAB).submissions}
+    assert submissions == {student: statuses[student]["score"] for student, *_ in corpus}
+    assert submissions["honest-a"] == submissions["honest-b"] == FULL
+
+
+def test_feedback_and_csv(graded):
+    course, corpus, statuses, stdout, _ = graded
+    feedback = (course / "feedback" / "partly-wrong" / LAB / "feedback.html").read_text()
+    assert "confusion_matrix_from_counts (case 1): at index" in feedback and "Macro-F1" in feedback
+    assert "hidden" not in feedback and "def check_" not in feedback
+    rows = (course / f"grades-{LAB}.csv").read_text().splitlines()
+    assert len(rows) == len(corpus) + 1 and rows[0].endswith("status,reasons,data,budget")
+    assert "statuses:" in stdout

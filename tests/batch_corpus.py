@@ -71,7 +71,8 @@ def cases(course, repo, port):
     return [
         # honest work, graded alongside to prove nobody else touches it
         ("honest-a", _bytes(honest(LAB)), "ok", FULL, None),
-        ("honest-b", _bytes(honest(LAB)), "ok", FULL, None),
+        ("honest-b", _bytes(honest(LAB, **{"cell-20": solution_sources(LAB)["cell-20"] + "\n# checked twice\n"})),
+         "ok", FULL, None),
         ("partly-wrong", _bytes(honest(LAB, **{"cell-16": wrong_confusion})), "ok", FULL - 2, None),
         ("untouched", _bytes(released), "ok", 0.0, None),
         # isolation
@@ -93,16 +94,18 @@ except OSError as error:
         ("infinite-loop", _bytes(_prefix("while True:\n    pass")), "timeout", 0.0, None),
         ("memory-bomb", _bytes(_prefix("import numpy\nblocks = [numpy.ones(1 << 28) for _ in range(64)]")), "out-of-memory", FULL - 1,
          "NameError: name 'describe_data' is not defined"),
-        ("fork-bomb", _bytes(_prefix("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass")),
-         "timeout", 0.0, None),
-        ("enormous-output", _bytes(_prefix("import sys\nfor _ in range(200):\n    sys.stdout.write('x' * (1 << 20))")), None, None, None),
+        ("fork-bomb", _bytes(_prefix("import os, time\nwhile True:\n    try:\n        os.fork()\n"
+                                     "    except OSError:\n        time.sleep(0.2)")), "timeout", 0.0, None),
+        ("enormous-output", _bytes(_prefix("import sys\nfor _ in range(200):\n    sys.stdout.write('x' * (1 << 20))")),
+         "output-too-large", FULL, None),
         ("kills-its-kernel", _bytes(_prefix("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")), "kernel-died", 0.0, None),
         ("exits-midway", _bytes(honest(LAB, **{"cell-16": "import os\nos._exit(0)"})), "kernel-died", 0.0, None),
         # tamper-proof metrics
         ("monkeypatch-sklearn", _bytes(_untrained_model_and(
             "import sklearn.metrics\nsklearn.metrics.f1_score = lambda *a, **k: 1.0")), "ok", FULL - 4, None),
         ("monkeypatch-numpy-keras", _bytes(_untrained_model_and(
-            "import numpy, keras\nnumpy.argmax = lambda *a, **k: 0\nkeras.Model.__call__ = lambda self, *a, **k: None")), None, None, None),
+            "import numpy, keras\nnumpy.argmax = lambda *a, **k: 0\nkeras.Model.__call__ = lambda self, *a, **k: None")),
+         "ok", FULL - 4, "below the threshold"),
         ("patch-checks-and-builtins", _bytes(_untrained_model_and(
             "import builtins, coursekit.checks\ncoursekit.checks.check_array = lambda *a, **k: None\n"
             "coursekit.checks.check_at_least = lambda *a, **k: None\nbuiltins.AssertionError = type('Nope', (Exception,), {})")),

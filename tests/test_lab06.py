@@ -1,0 +1,252 @@
+"""Lab 06 (regularisation): typical wrong answers fail the notebook's own visible checks.
+
+The set-up cell of the student notebook runs first, then the reference answers of every
+exercise (from the source notebook), then one wrong answer in place of an exercise, then
+that exercise's visible test cell, taken from the student notebook.
+"""
+
+import json
+
+import pytest
+
+from coursekit.checks import CheckFailed
+from solution_text import REPO
+
+LAB = "06-regularisation"
+
+
+def _cells(folder):
+    (notebook,) = (REPO / folder / LAB).glob("*.ipynb")
+    return json.loads(notebook.read_text())["cells"]
+
+
+@pytest.fixture(scope="module")
+def lab06():
+    student = {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"]) for cell in _cells("labs")}
+    namespace = {}
+    exec(student["cell-01"], namespace)  # imports, setup_lab, the data
+    for cell in _cells("solutions"):
+        source = "".join(cell["source"])
+        if cell["metadata"]["nbgrader"]["solution"] or source.startswith(("TRANSFORMS =", "def check_pipeline")):
+            exec(source, namespace)
+    return student, namespace
+
+
+def run_check(lab, test_id, wrong_answer):
+    source, base = lab
+    namespace = dict(base)
+    exec(wrong_answer, namespace)
+    with pytest.raises(CheckFailed) as failure:
+        exec(source[test_id], namespace)
+    return str(failure.value)
+
+
+def test_reference_answers_pass_every_visible_check(lab06):
+    source, base = lab06
+    for test_id in ("dropout", "dropout_original", "dropconnect", "class_preserving", "augmentation", "mlp",
+                    "gap_function", "deep_network", "gradient_norms"):
+        exec(source[test_id], dict(base))
+
+
+DROPOUT = '''
+class CustomDropout(CustomDropout):
+    def call(self, inputs, training=None):
+{body}
+'''
+
+
+@pytest.mark.parametrize("test_id, body, expected", [
+    ("dropout", "        return ops.where(keras.random.uniform(ops.shape(inputs), seed=self.seed_generator) >= self.rate, "
+                "inputs, 0.0) if training else inputs",
+     "rate 0.2: the values kept (all equal to 1 / (1 - rate)): at index (0,) expected 1.25, found 1"),
+    ("dropout", "        keep = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator) < self.rate\n"
+                "        return ops.where(keep, inputs / (1 - self.rate), 0.0) if training else inputs",
+     "rate 0.2: fraction of zeros vs Keras's Dropout: at index () expected 0.19983, found 0.7992"),
+    ("dropout", "        keep = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator) >= self.rate\n"
+                "        return ops.where(keep, inputs / (1 - self.rate), 0.0)",
+     "CustomDropout(0.2)(x, training=False): at index"),
+    ("dropout", "        keep = keras.random.uniform(ops.shape(inputs), seed=1) >= self.rate\n"
+                "        return ops.where(keep, inputs / (1 - self.rate), 0.0) if training else inputs",
+     "rate 0.2: a second call draws a new mask: expected True, found False"),
+    ("dropout_original", "        keep = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator) >= self.rate\n"
+                         "        return ops.where(keep, inputs / (1 - self.rate), 0.0) if training else inputs * (1 - self.rate)",
+     "scale_at='test', training: kept values are not scaled: at index"),
+    ("dropout_original", "        keep = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator) >= self.rate\n"
+                         "        return ops.where(keep, inputs, 0.0) if training else inputs",
+     "scale_at='test', inference: x * (1 - rate): at index (0, 0) expected 0.3, found 0.5"),
+])
+def test_wrong_dropout(lab06, test_id, body, expected):
+    message = run_check(lab06, test_id, DROPOUT.format(body=body))
+    assert expected in message, message
+
+
+def test_dropout_without_argument_check(lab06):
+    wrong = ("class CustomDropout(CustomDropout):\n    def __init__(self, rate, scale_at='train', seed=None, **kwargs):\n"
+             "        keras.layers.Layer.__init__(self, **kwargs)\n"
+             "        self.rate, self.scale_at, self.seed = rate, scale_at, seed\n"
+             "        self.seed_generator = keras.random.SeedGenerator(seed)\n")
+    message = run_check(lab06, "dropout", wrong)
+    assert "CustomDropout(1.0) raises: expected 'ValueError', found 'nothing'" in message
+
+
+DROPCONNECT = '''
+class DropConnectDense(DropConnectDense):
+    def call(self, inputs, training=None):
+        if not training:
+            return self.activation(ops.matmul(inputs, self.kernel) + self.bias)
+{body}
+'''
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("        keep = keras.random.uniform(ops.shape(self.kernel), seed=self.seed_generator) >= self.rate\n"
+     "        kernel = ops.where(keep, self.kernel / (1 - self.rate), 0.0)\n"
+     "        return self.activation(ops.matmul(inputs, kernel) + self.bias)",
+     "training: examples with the same input get different masks: expected True, found False"),
+    ("        shape = (ops.shape(inputs)[0], ops.shape(self.kernel)[0], self.units)\n"
+     "        keep = keras.random.uniform(shape, seed=self.seed_generator) >= self.rate\n"
+     "        kernels = ops.where(keep, self.kernel, 0.0)\n"
+     "        return self.activation(ops.einsum('bi,bij->bj', inputs, kernels) + self.bias)",
+     "training: kept weights W / (1 - rate): at index (0,) expected 1.33333, found 1"),
+    ("        keep = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator) >= self.rate\n"
+     "        dropped = ops.where(keep, inputs / (1 - self.rate), 0.0)\n"
+     "        return self.activation(ops.matmul(dropped, self.kernel) + self.bias)",
+     "training: the weights of one input are dropped one by one, not all at once (that is dropout): expected True, found False"),
+])
+def test_wrong_dropconnect(lab06, body, expected):
+    message = run_check(lab06, "dropconnect", DROPCONNECT.format(body=body))
+    assert expected in message, message
+
+
+@pytest.mark.parametrize("test_id, wrong, expected", [
+    ("class_preserving", "CLASS_PRESERVING = {'horizontal flip': False, 'vertical flip': False}",
+     "the transforms answered: expected ['horizontal flip', 'horizontal flip of a Fashion-MNIST image'"),
+    ("class_preserving", "CLASS_PRESERVING = {name: 'yes' for name in TRANSFORMS}",
+     "answers that are not True or False: expected [], found ['horizontal flip'"),
+    ("augmentation", "def build_augmentation():\n    return keras.Sequential([keras.layers.RandomFlip('horizontal'), "
+                     "keras.layers.RandomRotation(0.03), keras.layers.RandomZoom(0.1)])",
+     "the pipeline's layers: expected ['RandomRotation', 'RandomTranslation', 'RandomZoom'], found ['RandomFlip', "),
+    ("augmentation", "def build_augmentation():\n    return keras.Sequential([keras.layers.RandomRotation(0.5, fill_mode='constant'), "
+                     "keras.layers.RandomTranslation(0.1, 0.1, fill_mode='constant'), keras.layers.RandomZoom(0.1, fill_mode='constant')])",
+     "layer 1 (RandomRotation) factor: expected (-0.03, 0.03), found (-0.5, 0.5)"),
+    ("augmentation", "def build_augmentation():\n    return keras.Sequential([keras.layers.RandomRotation(0.03), "
+                     "keras.layers.RandomTranslation(0.1, 0.1), keras.layers.RandomZoom(0.1)])",
+     "layer 1 (RandomRotation) fill_mode: expected 'constant', found 'reflect'"),
+])
+def test_wrong_augmentation(lab06, test_id, wrong, expected):
+    message = run_check(lab06, test_id, wrong)
+    assert expected in message, message
+
+
+def test_mlp_with_dropout_before_batch_norm(lab06):
+    wrong = ("def build_mlp(dropout=False, dropconnect=False, augmentation=False, batch_norm=False):\n"
+             "    L = keras.layers\n"
+             "    stack = [keras.Input((28, 28, 1))] + ([build_augmentation()] if augmentation else []) + [L.Flatten()]\n"
+             "    for dense in (L.Dense(256, activation='relu'), DropConnectDense(256, 0.3, activation='relu') if dropconnect\n"
+             "                  else L.Dense(256, activation='relu')):\n"
+             "        stack += [dense] + ([CustomDropout(0.3)] if dropout else []) + ([L.BatchNormalization()] if batch_norm else [])\n"
+             "    return keras.Sequential(stack + [L.Dense(10, activation='softmax')])\n")
+    message = run_check(lab06, "mlp", wrong)
+    assert "layer 4: expected BatchNormalization(), found CustomDropout(rate=0.3)" in message, message
+
+
+@pytest.mark.parametrize("wrong, expected", [
+    ("def accuracy_gap(model, xt, yt, xv, yv):\n"
+     "    acc = lambda x, y: float(np.mean(np.argmax(np.asarray(model(x, training=True)), -1) == y))\n"
+     "    return {'train_accuracy': acc(xt, yt), 'val_accuracy': acc(xv, yv), 'gap': acc(xt, yt) - acc(xv, yv)}",
+     "train_accuracy on labels = the model's own inference-mode predictions: at index () expected 1, found"),
+    ("def accuracy_gap(model, xt, yt, xv, yv):\n"
+     "    acc = lambda x, y: float(np.mean(np.argmax(np.asarray(model(x, training=False)), -1) == y))\n"
+     "    return {'train_accuracy': acc(xt, yt), 'val_accuracy': acc(xv, yv), 'gap': acc(xv, yv) - acc(xt, yt)}",
+     "gap: at index () expected"),
+])
+def test_wrong_accuracy_gap(lab06, wrong, expected):
+    message = run_check(lab06, "gap_function", wrong)
+    assert expected in message, message
+
+
+NORMS = '''
+def layer_gradient_norms(model, x, y):
+    variables = {variables}
+    with tf.GradientTape() as tape:
+        loss = tf.{reduce}(keras.losses.sparse_categorical_crossentropy(y, model(x, training=True)))
+    return np.array([float(tf.norm(g)) for g in tape.gradient(loss, variables)])
+'''
+
+
+@pytest.mark.parametrize("variables, reduce, expected", [
+    ("[l.kernel for l in model.layers]", "reduce_sum",
+     "norm of the last layer's kernel gradient vs a^T (z - z') / n: at index () expected"),
+    ("model.trainable_weights", "reduce_mean", "shape of the norms: expected (5,), found (10,)"),
+])
+def test_wrong_gradient_norms(lab06, variables, reduce, expected):
+    message = run_check(lab06, "gradient_norms", NORMS.format(variables=variables, reduce=reduce))
+    assert expected in message, message
+
+
+def test_deep_network_with_one_layer_too_many(lab06):
+    wrong = ("def build_deep_network(activation, depth=10, width=64):\n"
+             "    hidden = [keras.layers.Dense(width, activation=activation) for _ in range(depth)]\n"
+             "    return keras.Sequential([keras.Input((784,)), *hidden, keras.layers.Dense(10, activation='softmax')])\n")
+    message = run_check(lab06, "deep_network", wrong)
+    assert "layer 4: expected Dense(10, activation=softmax), found Dense(32, activation=sigmoid)" in message, message
+
+
+# ------------------------------------------------------------------ hidden checks
+
+from autograder.hidden import lab06 as hidden  # noqa: E402
+from autograder.references import lab06 as reference  # noqa: E402
+
+
+def test_hidden_checks_accept_the_reference_layers():
+    hidden.check_dropout(reference.CustomDropout)
+    hidden.check_dropout_original(reference.CustomDropout)
+    hidden.check_dropconnect(reference.DropConnectDense)
+    hidden.check_class_preserving(dict(reference.CLASS_PRESERVING))
+
+
+class _SameMaskForTheBatch(reference.DropConnectDense):
+    def call(self, inputs, training=None):
+        import keras
+        from keras import ops
+        if not training:
+            return super().call(inputs, training)
+        keep = keras.random.uniform(ops.shape(self.kernel), seed=self.seed_generator) >= self.rate
+        return self.activation(ops.matmul(inputs, ops.where(keep, self.kernel / (1 - self.rate), 0.0)) + self.bias)
+
+
+class _DropoutOnTheInputs(reference.DropConnectDense):
+    def call(self, inputs, training=None):
+        import keras
+        from keras import ops
+        if training:
+            keep = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator) >= self.rate
+            inputs = ops.where(keep, inputs / (1 - self.rate), 0.0)
+        return self.activation(ops.matmul(inputs, self.kernel) + self.bias)
+
+
+class _GlobalSeed(reference.CustomDropout):
+    def call(self, inputs, training=None):
+        import keras
+        from keras import ops
+        if not training:
+            return inputs
+        keep = keras.random.uniform(ops.shape(inputs)) >= self.rate
+        return ops.where(keep, inputs / (1 - self.rate), 0.0)
+
+
+@pytest.mark.parametrize("check, wrong, expected", [
+    (hidden.check_dropconnect, _SameMaskForTheBatch, "every example of the batch got the same mask"),
+    (hidden.check_dropconnect, _DropoutOnTheInputs, "that is dropout on the inputs"),
+    (hidden.check_dropout, _GlobalSeed, "two layers with the same seed dropped different units"),
+])
+def test_hidden_checks_reject_wrong_layers(check, wrong, expected):
+    with pytest.raises(AssertionError) as failure:
+        check(wrong)
+    assert expected in str(failure.value)
+
+
+def test_hidden_class_preserving_names_the_wrong_answers():
+    answers = dict(reference.CLASS_PRESERVING, **{"horizontal flip": True})
+    with pytest.raises(AssertionError, match=r"1 of 7 answers are wrong or missing: \['horizontal flip'\]"):
+        hidden.check_class_preserving(answers)

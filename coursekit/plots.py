@@ -132,7 +132,7 @@ def contour_paths(function, paths: dict, xlim, ylim, title: str, minimum=None, l
         contour_levels = np.logspace(np.log10(positive.min()), np.log10(positive.max()), levels)
     else:
         contour_levels = levels
-    axis.contour(x, y, z, levels=contour_levels, cmap="Greys", linewidths=0.6)
+    axis.contour(x, y, z, levels=contour_levels, cmap="viridis", linewidths=0.7, alpha=0.5)
     for name, path in paths.items():
         path = np.asarray(path)
         line, = axis.plot(path[:, 0], path[:, 1], "-", linewidth=1.5, label=name)

@@ -335,3 +335,34 @@ def test_contour_paths_draws_every_path():
     labels = [line.get_label() for line in figure.axes[0].get_lines()]
     assert {"a", "b", "minimum"} <= set(labels)
     matplotlib.pyplot.close(figure)
+
+
+# ------------------------------------------------------------------ what the lab states about Keras
+
+def test_adam_algorithm_1_with_scaled_epsilon_is_keras_adam():
+    """The lab: Keras's epsilon-hat form equals Algorithm 1 with epsilon = epsilon_hat / sqrt(1 - beta_2^t)."""
+    class Algorithm1(reference.Adam):
+        def update_step(self, g, w, rate):
+            t = self.iterations + 1
+            self.m = self.beta_1 * self.m + (1 - self.beta_1) * g
+            self.v = self.beta_2 * self.v + (1 - self.beta_2) * g ** 2
+            m_hat, v_hat = self.m / (1 - self.beta_1 ** t), self.v / (1 - self.beta_2 ** t)
+            return w - rate * m_hat / (np.sqrt(v_hat) + self.epsilon / np.sqrt(1 - self.beta_2 ** t))
+
+    gradient_fn, start = hidden._quadratic_5d()
+    kwargs = {"learning_rate": 0.01, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1.0}
+    np.testing.assert_allclose(numpy_trajectory(Algorithm1(**kwargs), gradient_fn, start, 100),
+                               keras_trajectory(keras.optimizers.Adam(**kwargs), gradient_fn, start, 100),
+                               **hidden.PATH_TOLERANCE)
+
+
+def test_keras_casts_hyperparameters_through_float32():
+    assert float(keras.ops.cast(0.9, "float64")) == pytest.approx(0.8999999761581421, abs=1e-16)
+
+
+def test_lecture_nesterov_visits_the_keras_variable():
+    gradient_fn, start = hidden._quadratic_5d()
+    w_path, v_path = reference.nesterov_lookahead_trajectory(gradient_fn, start, 0.03, 0.9, 200)
+    np.testing.assert_allclose(w_path + 0.9 * v_path,
+                               keras_trajectory(keras.optimizers.SGD(0.03, momentum=0.9, nesterov=True),
+                                                gradient_fn, start, 200), **hidden.PATH_TOLERANCE)

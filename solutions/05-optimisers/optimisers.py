@@ -143,6 +143,7 @@ axis.plot(steps, schedule_values(keras_piecewise_constant(0.1, 250, 3), 1000), l
 axis.plot(steps, schedule_values(keras_harmonic(100, scale=1.0), 1000), label="harmonic 1/(⌊t/100⌋ + 10)")
 axis.set_yscale("log"); axis.set_xlabel("step t"); axis.set_ylabel("α[t]"); axis.legend()
 axis.set_title("Step-size schedules (Keras objects)")
+figure.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -232,6 +233,7 @@ axis.loglog(batch_sizes, [noise[1] / b * (n_regression - b) / (n_regression - 1)
             label="σ²/N_b · (N−N_b)/(N−1)")
 axis.set_xlabel("batch size N_b"); axis.set_ylabel("E‖batch grad − full grad‖²"); axis.legend()
 axis.set_title("Gradient noise falls as 1/N_b")
+figure.tight_layout()
 plt.show()
 
 # %% kind="test" id="gradient_noise" points=1
@@ -477,7 +479,8 @@ hidden.check_nesterov_lookahead(nesterov_lookahead_trajectory)
 # next: $g$ already sums *squared* gradients, so there is no second square. **Keras's
 # conventions** (`keras.optimizers.Adagrad`): the accumulator is updated *before* it is used
 # ($g[t+1]$ above), it starts at `initial_accumulator_value=0.1` (not 0), $\epsilon$ =
-# `epsilon=1e-7` sits **inside** the square root, and `learning_rate=0.001`.
+# `epsilon=1e-7` sits **inside** the square root (Duchi et al. add their $\delta$ outside it),
+# and `learning_rate=0.001`.
 #
 # Write `Adagrad`; keep $g$ in `self.accumulator`.
 
@@ -645,7 +648,7 @@ hidden.check_adadelta(Adadelta)
 # $$\alpha_t = \alpha\,\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}, \qquad
 #   w \leftarrow w - \alpha_t\,\frac{m[t]}{\sqrt{v[t]} + \hat\epsilon}, \qquad \hat\epsilon = 10^{-7}.$$
 #
-# It equals Algorithm 1 with $\epsilon = \hat\epsilon\,\sqrt{1-\beta_2^t}$ — the same when
+# It equals Algorithm 1 with $\epsilon = \hat\epsilon / \sqrt{1-\beta_2^t}$ — the same when
 # $\epsilon$ is negligible, visibly different when it is not (the check uses `epsilon=1.0`).
 #
 # Write `Adam` in Keras's form; keep the moments in `self.m` and `self.v`.
@@ -834,7 +837,7 @@ for name, path in beale_paths.items():
           f"steps; after {BEALE_STEPS}: ({path[-1, 0]:.4f}, {path[-1, 1]:.4f})")
 lazy = numpy_trajectory(Adadelta(), beale_gradient, BEALE_START, BEALE_STEPS)
 print(f"Adadelta with Keras 3's default learning_rate=0.001 moves {np.linalg.norm(lazy[-1] - lazy[0]):.4f} in {BEALE_STEPS} steps")
-plots.contour_paths(beale, beale_paths, xlim=(-0.5, 4.0), ylim=(-1.0, 2.0), minimum=BEALE_MINIMUM,
+plots.contour_paths(beale, beale_paths, xlim=(0.0, 4.5), ylim=(-1.0, 1.5), minimum=BEALE_MINIMUM,
                     log_levels=True, title=f"Beale function: {BEALE_STEPS} steps from {BEALE_START}")
 plt.show()
 
@@ -998,15 +1001,21 @@ for name, optimizer in make_keras_optimisers(steps_per_epoch).items():
           f"{history.history['val_accuracy'][-1]:.4f} ({time.perf_counter() - started:.1f} s)")
 
 # %%
-for key, label in (("loss", "training loss"), ("val_loss", "test loss")):
-    plots.curves({name: history[key] for name, history in histories.items()}, "epoch", label,
-                 f"{label.capitalize()} per epoch, {len(x_train)} images, batch {BATCH_SIZE}", logy=True)
-    plt.show()
+figure, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+for axis, (key, label) in zip(axes, (("loss", "training loss"), ("val_loss", "test loss"))):
+    for name, history in histories.items():
+        axis.plot(range(1, EPOCHS + 1), history[key], "o-" if name.startswith("SGD") else "s--", label=name)
+    axis.set_yscale("log"); axis.set_xlabel("epoch"); axis.set_title(label)
+axes[1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
+figure.suptitle(f"The same network from the same weights, {len(x_train)} images, batches of {BATCH_SIZE}")
+figure.tight_layout()
+plt.show()
 
 # %% [markdown]
 # Expect the adaptive methods (RMSprop, Adadelta at rate 1, Adam) to drop fastest at first,
-# momentum and Nesterov to beat plain SGD at a tenth of its rate, and Adagrad to slow down
-# as its accumulators grow. The piecewise schedule flattens the curve after each drop —
+# momentum and Nesterov to keep up with plain SGD at a tenth of its rate (in a steady slope
+# momentum's step is $\alpha/(1-\mu) = 10\alpha$), and Adagrad to slow down as its accumulators
+# grow. The piecewise schedule flattens the curve after each drop —
 # less noise, smaller steps. "Choosing the optimiser and its parameters is still not
 # trivial (usually we start with Adam)" — and layers that condition the gradients (batch
 # normalisation and its relatives) matter as much.
@@ -1034,7 +1043,7 @@ hidden.check_training(models)
 # |---|---|---|
 # | schedule | $\alpha[t]$ | `learning_rate(iterations)`, first update at step 0; `PiecewiseConstantDecay` keeps `values[i]` while `step <= boundaries[i]` |
 # | momentum | $v \leftarrow \mu v - \alpha\nabla E$; $w \leftarrow w + v$ | the same, sign included (`momentum=0.0` by default) |
-# | Nesterov | gradient at $w + \mu v$ | variable is the look-ahead $u = w + \mu v$: $u \leftarrow u + \mu v - \alpha\nabla E(u)$ |
+# | Nesterov | gradient at $w + \mu v$ | variable is the look-ahead $u = w + \mu v$: $u \leftarrow u + \mu v[t+1] - \alpha\nabla E(u)$ |
 # | Adagrad | $\sqrt{g[t]^2+\epsilon}$ (typo) | $\sqrt{g[t+1]+\epsilon}$, accumulator starts at `initial_accumulator_value=0.1`, `epsilon=1e-7` |
 # | RMSProp | $\mu$, $\sqrt{g[t]^2+\epsilon}$ (typo) | `rho=0.9`, $\sqrt{g[t+1]+\epsilon}$; `centered=True` subtracts $\bar g^2$ |
 # | Adadelta | no learning rate, $\mu$ | `rho=0.95`, step × `learning_rate` (**default 0.001**, Zeiler: 1.0), $d$ of the unscaled step |

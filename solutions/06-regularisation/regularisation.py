@@ -153,7 +153,8 @@ for rate in (0.2, 0.5):
     check_array(f"rate {rate}: the values kept (all equal to 1 / (1 - rate))", np.unique(mine[mine != 0]),
                 [1 / (1 - rate)])
     check_array(f"rate {rate}: mean output vs Keras's Dropout", mine.mean(), theirs.mean(), atol=0.02, rtol=0)
-    check_value(f"rate {rate}: a second call draws a new mask", bool(np.any(np.asarray(layer(ones, training=True)) != mine)), True)
+    second = np.asarray(layer(ones, training=True))
+    check_value(f"rate {rate}: a second call draws a new mask", bool(np.any(second != mine)), True)
 for bad_rate in (1.0, -0.5):
     try:
         CustomDropout(bad_rate)
@@ -316,7 +317,8 @@ kernel = np.linspace(-1, 1, 24, dtype="float32").reshape(4, 6)
 bias = np.linspace(-0.2, 0.3, 6, dtype="float32")
 layer.set_weights([kernel, bias])
 inputs = np.linspace(-1, 2, 12, dtype="float32").reshape(3, 4)
-check_array("inference: relu(x @ W + b)", layer(inputs, training=False), np.maximum(inputs @ kernel + bias, 0), atol=1e-6)
+check_array("inference: relu(x @ W + b)", layer(inputs, training=False), np.maximum(inputs @ kernel + bias, 0),
+            atol=1e-6)
 layer.set_weights([np.ones((4, 6), "float32"), np.zeros(6, "float32")])
 one_hot = np.tile(np.eye(4, dtype="float32"), (2500, 1))  # 10 000 examples, every input seen 2 500 times
 masks = np.asarray(layer(one_hot, training=True))  # = M[b, i, :] / (1 - p) for the i that x_b picks
@@ -454,7 +456,8 @@ check_pipeline(augmentation, [
     ("RandomZoom", {"height_factor": 0.1, "width_factor": None, "fill_mode": "constant"}),
 ])
 batch = x_train[:32]
-check_array("augmentation(x, training=False) is the identity", augmentation(batch, training=False), batch, atol=0, rtol=0)
+check_array("augmentation(x, training=False) is the identity", augmentation(batch, training=False), batch,
+            atol=0, rtol=0)
 changed = np.asarray(augmentation(batch, training=True))
 check_value("augmentation(x, training=True) keeps the shape", changed.shape, batch.shape)
 check_value("augmentation(x, training=True) changes the images", bool(np.abs(changed - batch).max() > 0.1), True)
@@ -684,7 +687,8 @@ plt.show()
 
 # %% kind="test" id="gap_reduction" points=4
 check_at_least("gap reduction", gap_reduction, 0.0,
-               hint="the regularised network should overfit less than the plain one; are the layers active in training?")
+               hint="the regularised network should overfit less than the plain one; "
+                    "are the layers active in training?")
 ### BEGIN HIDDEN TESTS
 from autograder.hidden import lab06 as hidden
 hidden.check_gap_reduction(plain_model, regularised_model)

@@ -155,8 +155,15 @@ hidden.check_dilate_kernel(dilate_kernel)
 ### END HIDDEN TESTS
 
 # %%
-plots.image_row([dilate_kernel(np.ones((3, 3, 1, 1)), d)[:, :, 0, 0] for d in (1, 2, 3)],
-                ["d = 1", "d = 2", "d = 3"], title="A 3×3 kernel dilated: same 9 weights, wider view", cmap="gray_r")
+views = []
+for d in (1, 2, 3):  # each dilated 3×3 kernel drawn on the same 7×7 patch of the image
+    taps_on_patch = np.zeros((7, 7))
+    span = d * 2 + 1
+    start = (7 - span) // 2
+    taps_on_patch[start:start + span, start:start + span] = dilate_kernel(np.ones((3, 3, 1, 1)), d)[:, :, 0, 0]
+    views.append(taps_on_patch)
+plots.image_row(views, ["d = 1: sees 3×3", "d = 2: sees 5×5", "d = 3: sees 7×7"],
+                title="A 3×3 kernel dilated: the same 9 weights, a wider view", cmap="gray_r")
 plt.show()
 
 # %% [markdown]
@@ -379,7 +386,7 @@ figure, axis = plt.subplots(figsize=(8, 3))
 axis.bar(list(alexnet), np.array(list(alexnet.values())) / 1e6, color=["C0"] * 5 + ["C3"] * 3)
 axis.set_ylabel("millions of parameters")
 axis.set_title("AlexNet: the convolutions see, the dense layers weigh")
-axis.tick_params(axis="x", rotation=30)
+plt.setp(axis.get_xticklabels(), rotation=30, ha="right")
 figure.tight_layout()
 plt.show()
 
@@ -836,8 +843,8 @@ def compare(results):
     axis.set_xticks(np.arange(10) + width * (len(results) - 1) / 2, data.class_names, rotation=30, ha="right")
     axis.set_ylim(max(0.0, min(min(row["per_class_f1"]) for row in results.values()) - 0.1), 1.0)
     axis.set_ylabel("F1")
-    axis.set_title(f"Per-class F1 (legend: macro-F1) on {data.description}", fontsize=9)
-    axis.legend(fontsize=8)
+    axis.set_title("Per-class F1 on the test set (legend: macro-F1)")
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     plt.show()
 

@@ -176,7 +176,7 @@ def layer_gradient_norms(model, x, y):
 
 @pytest.mark.parametrize("variables, reduce, expected", [
     ("[l.kernel for l in model.layers]", "reduce_sum",
-     "norm of the last layer's kernel gradient vs a^T (z - z') / n: at index () expected"),
+     "norm of the last layer's kernel gradient vs a^(L-1)T delta^(L): at index () expected"),
     ("model.trainable_weights", "reduce_mean", "shape of the norms: expected (5,), found (10,)"),
 ])
 def test_wrong_gradient_norms(lab06, variables, reduce, expected):

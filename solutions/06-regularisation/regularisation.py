@@ -754,9 +754,11 @@ hidden.check_deep_network(build_deep_network)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# The check compares your last layer's gradient norm with the formula
-# $\partial L/\partial W^{(L)} = a^{(L-1)\top} (z - z')/n$. It runs the network's layers one by
-# one to get $a^{(L-1)}$.
+# The check compares the gradient norms of your last two layers with the formulas above. It
+# runs the network's layers one by one to get the activations $a^{(l)}$, starts from
+# $\delta^{(L)} = (z - z')/n$, and takes one step back with
+# $\delta^{(L-1)} = (\delta^{(L)} W^{(L)\top}) \odot \sigma'(s^{(L-1)})$, where
+# $\sigma'(s) = a(1-a)$ for $a = \sigma(s)$.
 
 # %% kind="test" id="gradient_norms" points=2
 x_batch = (data.x_train[:256].reshape(256, 784) / 255.0).astype("float32")
@@ -765,13 +767,16 @@ keras.utils.set_random_seed(lab.seed)
 network = build_deep_network("sigmoid", depth=5, width=32)
 norms = np.asarray(layer_gradient_norms(network, x_batch, y_batch))
 check_value("shape of the norms", norms.shape, (5,))
-hidden_output = x_batch
+activations = [x_batch]  # a^(0) = x, a^(1), ..., a^(L-1)
 for dense in network.layers[:-1]:
-    hidden_output = np.asarray(dense(hidden_output))
-probabilities = np.asarray(network.layers[-1](hidden_output))
-last_gradient = hidden_output.T @ (probabilities - np.eye(10)[y_batch]) / len(y_batch)
-check_array("norm of the last layer's kernel gradient vs a^T (z - z') / n", norms[-1],
-            np.sqrt(np.sum(last_gradient ** 2)), atol=0, rtol=1e-4)
+    activations.append(np.asarray(dense(activations[-1])))
+probabilities = np.asarray(network.layers[-1](activations[-1]))
+delta = (probabilities - np.eye(10)[y_batch]) / len(y_batch)  # delta^(L)
+check_array("norm of the last layer's kernel gradient vs a^(L-1)T delta^(L)", norms[-1],
+            np.sqrt(np.sum((activations[-1].T @ delta) ** 2)), atol=0, rtol=1e-4)
+delta = (delta @ np.asarray(network.layers[-1].kernel).T) * activations[-1] * (1 - activations[-1])  # delta^(L-1)
+check_array("norm of layer L-1's kernel gradient vs a^(L-2)T delta^(L-1)", norms[-2],
+            np.sqrt(np.sum((activations[-2].T @ delta) ** 2)), atol=0, rtol=1e-4)
 check_value("norms shrink towards the first layer of a sigmoid network", bool(norms[0] < norms[-1]), True)
 ### BEGIN HIDDEN TESTS
 from autograder.hidden import lab06 as hidden

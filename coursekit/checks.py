@@ -53,14 +53,9 @@ def check_value(name: str, found, expected) -> None:
     print(f"OK {name} = {found!r}")
 
 
-def check_model_layers(model, expected_layers: list, input_shape: tuple | None = None) -> None:
-    """Check a Keras model's layers against the task's list of ``spec(...)``.
-
-    Args:
-        model: a built ``keras.Model``.
-        expected_layers: list of ``coursekit.model_diff.spec`` entries, in order.
-        input_shape: expected input shape without the batch axis, e.g. (28, 28, 1).
-    """
+def _require_model_input(model, input_shape: tuple | None) -> None:
+    """Fail unless ``model`` is a Keras model with a defined input of ``input_shape``
+    (without the batch axis; None accepts any shape)."""
     if model is None:
         _fail("the function returned None instead of a keras.Model")
     if not hasattr(model, "layers") or not hasattr(model, "inputs"):
@@ -74,6 +69,17 @@ def check_model_layers(model, expected_layers: list, input_shape: tuple | None =
     if input_shape is not None and tuple(inputs[0].shape[1:]) != tuple(input_shape):
         _fail(f"model input: expected shape (batch, {', '.join(map(str, input_shape))}), "
               f"found {tuple(inputs[0].shape)}")
+
+
+def check_model_layers(model, expected_layers: list, input_shape: tuple | None = None) -> None:
+    """Check a Keras model's layers against the task's list of ``spec(...)``.
+
+    Args:
+        model: a built ``keras.Model``.
+        expected_layers: list of ``coursekit.model_diff.spec`` entries, in order.
+        input_shape: expected input shape without the batch axis, e.g. (28, 28, 1).
+    """
+    _require_model_input(model, input_shape)
     problem = first_difference(summarize(model), expected_layers)
     if problem:
         _fail(problem + "\nYour model, as the check sees it:\n" + describe_model(model))
@@ -93,19 +99,7 @@ def check_model_graph(model, expected_layers: list, input_shape: tuple) -> None:
             layers that feed it; the last one is the output.
         input_shape: expected input shape without the batch axis, e.g. (14, 14, 32).
     """
-    if model is None:
-        _fail("the function returned None instead of a keras.Model")
-    if not hasattr(model, "layers") or not hasattr(model, "inputs"):
-        _fail(f"expected a keras.Model, found {type(model).__name__}")
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):
-        inputs = None
-    if not inputs:
-        _fail("the model has no defined input; start it with keras.Input(shape=...)")
-    if tuple(inputs[0].shape[1:]) != tuple(input_shape):
-        _fail(f"model input: expected shape (batch, {', '.join(map(str, input_shape))}), "
-              f"found {tuple(inputs[0].shape)}")
+    _require_model_input(model, input_shape)
     expected = model_from_specs(expected_layers, input_shape)
     problem = first_difference(summarize(model), summarize(expected))
     if problem:

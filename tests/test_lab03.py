@@ -9,7 +9,6 @@
   ``check_model_graph``).
 """
 
-import json
 
 import keras
 import numpy as np
@@ -21,36 +20,21 @@ from autograder.reference_checks import ModelMismatch, compare_with_reference
 from autograder.references import lab03 as reference
 from coursekit.checks import CheckFailed, check_model_graph
 from coursekit.model_diff import model_from_specs, spec
-from solution_text import REPO
+from lab_cells import cells, run_check
 
 LAB = "03-cnn-architectures"
 L = keras.layers
 
 
-def cells():
-    (notebook,) = (REPO / "labs" / LAB).glob("*.ipynb")
-    content = json.loads(notebook.read_text())
-    return {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"]) for cell in content["cells"]}
-
-
 @pytest.fixture(scope="module")
 def lab03():
-    source = cells()
+    source = cells(LAB)
     namespace = {}
     exec(source["cell-01"], namespace)  # imports, setup_lab and the data
     for helper in ("def block_model(", "def inception_specs("):  # locked cells the checks use
         (text,) = [text for text in source.values() if text.startswith(helper)]
         exec(text, namespace)
     return source, namespace
-
-
-def run_check(lab, test_id, wrong_answer):
-    source, base = lab
-    namespace = dict(base)
-    exec(wrong_answer, namespace)
-    with pytest.raises(CheckFailed) as failure:
-        exec(source[test_id], namespace)
-    return str(failure.value)
 
 
 def run_passes(lab, test_id, answer):
@@ -295,7 +279,7 @@ def test_the_alexnet_cell_counts_the_published_total():
     """The locked AlexNet cell, run with correct counts: 60 965 224 parameters, ~96 % dense."""
     import matplotlib.pyplot as plt
 
-    (text,) = [text for text in cells().values() if text.startswith("def grouped(")]
+    (text,) = [text for text in cells(LAB).values() if text.startswith("def grouped(")]
     namespace = {"np": np, "plt": plt, "build_lenet": reference.build_lenet,
                  "conv2d_parameter_count": reference.conv2d_parameter_count,
                  "dense_parameter_count": reference.dense_parameter_count}

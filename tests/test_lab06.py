@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from coursekit.checks import CheckFailed
+from lab_cells import run_check
 from solution_text import REPO
 
 LAB = "06-regularisation"
@@ -30,15 +30,6 @@ def lab06():
         if cell["metadata"]["nbgrader"]["solution"] or source.startswith(("TRANSFORMS =", "def check_pipeline")):
             exec(source, namespace)
     return student, namespace
-
-
-def run_check(lab, test_id, wrong_answer):
-    source, base = lab
-    namespace = dict(base)
-    exec(wrong_answer, namespace)
-    with pytest.raises(CheckFailed) as failure:
-        exec(source[test_id], namespace)
-    return str(failure.value)
 
 
 def test_reference_answers_pass_every_visible_check(lab06):

@@ -4,19 +4,10 @@ The student notebook's cells are executed in-process: the set-up cell, then a wr
 answer in place of the exercise, then the exercise's visible test cell.
 """
 
-import json
-
 import numpy as np
 import pytest
 
-from coursekit.checks import CheckFailed
-from solution_text import REPO
-
-
-def cells(lab):
-    (notebook,) = (REPO / "labs" / lab).glob("*.ipynb")
-    content = json.loads(notebook.read_text())
-    return {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"]) for cell in content["cells"]}
+from lab_cells import cells, run_check
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +16,6 @@ def lab01():
     namespace = {}
     exec(source["cell-01"], namespace)  # imports and setup_lab
     return source, namespace
-
-
-def run_check(lab, test_id, wrong_answer, extra=None):
-    source, base = lab
-    namespace = dict(base, **(extra or {}))
-    exec(wrong_answer, namespace)
-    with pytest.raises(CheckFailed) as failure:
-        exec(source[test_id], namespace)
-    return str(failure.value)
 
 
 SIGMOIDS = """

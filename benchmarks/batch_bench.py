@@ -7,7 +7,8 @@ Both graders get the same submissions: correct ones, partly correct ones (one or
 answers wrong) and broken ones (unreadable, untouched, a kernel that kills itself, an
 endless loop). Printed: both wall times and their ratio, the batch grader's overhead
 per submission beyond the notebook's own run, and whether the honest submissions got
-identical scores from both.
+identical scores from both. Both courses are released (``nbgrader generate_assignment``)
+before the clocks start; each clock covers one grading command from start to exit.
 """
 
 import argparse
@@ -68,11 +69,15 @@ def place(course: Path, made: dict) -> None:
         (folder / "fashion_mnist_cnn.ipynb").write_bytes(content)
 
 
-def plain_nbgrader(course: Path) -> tuple:
+def release(course: Path) -> None:
+    """``nbgrader generate_assignment``: the release step that comes before any grading, untimed for both."""
     prepare_course(course)
-    environment = grading_environment()
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", LAB, "--force"], cwd=course,
-                   env=environment, capture_output=True, check=True)
+                   env=grading_environment(), capture_output=True, check=True)
+
+
+def plain_nbgrader(course: Path) -> tuple:
+    environment = grading_environment()
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "nbgrader", "autograde", LAB, "--force",
                     f"--Execute.timeout={CELL_TIMEOUT}"], cwd=course, env=environment, capture_output=True)
@@ -106,6 +111,8 @@ def main(argv=None) -> int:
         plain_course, batch_course = Path(scratch) / "plain", Path(scratch) / "batch"
         place(plain_course, made)
         place(batch_course, made)
+        release(plain_course)
+        release(batch_course)
         print("plain sequential nbgrader autograde ...", flush=True)
         plain_seconds, plain_scores = plain_nbgrader(plain_course)
         print(f"batch grader with {args.workers} workers ...", flush=True)

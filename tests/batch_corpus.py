@@ -74,7 +74,7 @@ def cases(course, repo, port):
         ("honest-b", _bytes(honest(LAB, **{"cell-20": solution_sources(LAB)["cell-20"] + "\n# checked twice\n"})),
          "ok", FULL, None),
         ("partly-wrong", _bytes(honest(LAB, **{"cell-16": wrong_confusion})), "ok", FULL - 2, None),
-        ("untouched", _bytes(released), "ok", 0.0, None),
+        ("untouched", _bytes(released), "unanswered", 0.0, "no answer was given"),
         # isolation
         ("read-other-submission", _bytes(honest(LAB, **{"cell-03": _steal(repr(str(other)))})), "ok", FULL, "BLOCKED"),
         ("write-gradebook", _bytes(honest(LAB, **{"cell-03": _steal(repr(str(gradebook)), "ab")})), "ok", FULL, "BLOCKED"),
@@ -91,7 +91,9 @@ except OSError as error:
     open("artifacts/stolen.txt", "w").write("BLOCKED " + type(error).__name__)
 """)), "ok", FULL, "BLOCKED"),
         # resources
-        ("infinite-loop", _bytes(_prefix("while True:\n    pass")), "timeout", 0.0, None),
+        # interrupted after the cell limit; the rest runs, but describe_data was never defined
+        ("infinite-loop", _bytes(_prefix("while True:\n    pass")), "timeout", FULL - 1,
+         "NameError: name 'describe_data' is not defined"),
         ("memory-bomb", _bytes(_prefix("import numpy\nblocks = [numpy.ones(1 << 28) for _ in range(64)]")), "out-of-memory", FULL - 1,
          "NameError: name 'describe_data' is not defined"),
         ("fork-bomb", _bytes(_prefix("import os, time\nwhile True:\n    try:\n        os.fork()\n"

@@ -18,6 +18,7 @@ A killed batch resumes where it stopped: finished submissions are not graded aga
 
 import argparse
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from tqdm import tqdm
 
 from autograder.batch import store
 from autograder.batch.feedback import write_feedback
-from autograder.batch.labs import recipe_for
+from autograder.batch.labs import has_recipe
 from autograder.batch.pipeline import Job, grade_submission
 from autograder.batch.sandbox import Limits, isolation_available
 from autograder.grade import REPO, grading_environment, nbgrader, prepare_course
@@ -58,11 +59,43 @@ def collect_zip(course: Path, lab: str, archive: Path, regexp: str) -> None:
         raise SystemExit(f"nbgrader zip_collect failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
 
 
-def register_lab(course: Path, lab: str, db_url: str) -> None:
-    """Make sure the gradebook knows the lab and its cells (from the solution source)."""
-    result = nbgrader(course, "generate_assignment", lab, "--force", f"--CourseDirectory.db_url={db_url}")
-    if result.returncode != 0:
-        raise SystemExit(f"nbgrader generate_assignment failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+def registered(db_url: str, lab: str, release: Path) -> bool:
+    """Whether the gradebook already has the lab with the release's graded cells and points."""
+    import nbformat
+    from nbgrader.api import Gradebook, MissingEntry
+
+    wanted = {(cell.metadata["nbgrader"]["grade_id"], float(cell.metadata["nbgrader"]["points"]))
+              for cell in nbformat.read(release, as_version=4).cells if cell.metadata.get("nbgrader", {}).get("grade")}
+    try:
+        with Gradebook(db_url) as gradebook:
+            notebook = gradebook.find_notebook(release.stem, lab)
+            return {(cell.name, float(cell.max_score)) for cell in notebook.grade_cells} == wanted
+    except MissingEntry:
+        return False
+
+
+def register_lab(course: Path, lab: str, db_url: str, release: Path, attempts: int = 5) -> None:
+    """Make sure the gradebook knows the lab and its cells (from the solution source).
+
+    Several graders may share one gradebook (PostgreSQL) and start at the same moment:
+    a registration that fails is retried after a short random pause, and counts as done
+    as soon as the gradebook has the lab, whoever registered it.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    failure = ""
+    for attempt in range(attempts):
+        try:
+            if registered(db_url, lab, release):
+                return
+            result = nbgrader(course, "generate_assignment", lab, "--force", f"--CourseDirectory.db_url={db_url}")
+            if result.returncode == 0:
+                return
+            failure = f"nbgrader generate_assignment failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        except SQLAlchemyError as error:
+            failure = f"the gradebook at {db_url} could not be read: {error}"
+        time.sleep(0.5 + random.random() * 2)
+    raise SystemExit(failure)
 
 
 def find_jobs(course: Path, lab: str, release: Path, limits: Limits, environment) -> list:
@@ -128,8 +161,7 @@ def main(argv=None) -> int:
     parser.add_argument("--file-size", type=parse_size, default=Limits.file_size, help="largest file (256M)")
     args = parser.parse_args(argv)
 
-    recipe = recipe_for(args.lab)
-    if recipe is None:
+    if not has_recipe(args.lab):
         parser.error(f"{args.lab} has no tamper-proof recipe yet (autograder/batch/labs/); grade it with "
                      f"`python -m autograder.grade {args.lab}`")
     course = args.course.resolve()
@@ -142,7 +174,7 @@ def main(argv=None) -> int:
         if not args.zip.is_file():
             parser.error(f"--zip {args.zip}: no such file")
         collect_zip(course, args.lab, args.zip.resolve(), args.zip_regexp)
-    register_lab(course, args.lab, db_url)
+    register_lab(course, args.lab, db_url, releases[0])
     limits = Limits(args.memory, args.cpu, args.wall, args.cell_timeout, args.processes, args.file_size)
     environment = tuple((name, os.environ[name]) for name in ENVIRONMENT_NAMES if name in os.environ)
     jobs = find_jobs(course, args.lab, releases[0], limits, environment)

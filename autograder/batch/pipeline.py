@@ -85,6 +85,12 @@ def _diagnose(run, executed, graded_ids) -> tuple:
         return "timeout", [f"the notebook did not finish within the wall-time limit ({run.wall_seconds:.0f} s)"]
     text = run.log
     if executed is not None:
+        slow = [cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
+                for index, cell in enumerate(executed.cells)
+                if cell.metadata.get("grader_timed_out")]
+        if slow and "DeadKernelError" not in text:
+            return "timeout", [f"{', '.join(slow)} ran longer than the per-cell time limit; it was interrupted "
+                               f"and the rest of the notebook ran"]
         text += "".join(output.get("evalue", "") + output.get("ename", "")
                         for cell in executed.cells for output in cell.get("outputs", []))
     for needle, status, reason in RUN_FAILURES:
@@ -137,6 +143,12 @@ def grade_submission(job: Job) -> dict:
     except UnreadableNotebook as error:
         return _result(job, "invalid-notebook", [str(error)], _zero(cells, str(error)), started,
                        submission_sha256=fingerprint)
+    if not assembly.answered:
+        # Only the lab's stubs would run, and every stub raises: nothing to earn, so
+        # nothing is run (a class's untouched notebooks cost no sandbox time).
+        reason = "no answer cell was changed from the lab's stub, so the notebook was not run"
+        return _result(job, "unanswered", [reason, *assembly.problems], _zero(cells, "no answer was given"),
+                       started, submission_sha256=fingerprint)
     probe = nbformat.v4.new_code_cell(recipe.PROBE, metadata={"tags": [PROBE_MARK]})
     assembly.notebook.cells.append(probe)
     course = Path(job.course)
@@ -188,7 +200,5 @@ def grade_submission(job: Job) -> dict:
     reasons = reasons + assembly.problems
     if status == "ok" and assembly.problems:
         status = "tampered" if any("edited" in problem for problem in assembly.problems) else "restructured"
-    if not assembly.answered:
-        reasons.append("no answer cell was changed from the lab's stub")
     return _result(job, status, reasons, checks, started, report=evidence.report,
                    submission_sha256=fingerprint, run_seconds=round(run.wall_seconds, 2))

@@ -10,6 +10,8 @@ never duplicating, its gradebook rows) anything else. ``--force`` regrades every
 import csv
 import json
 import os
+import random
+import time
 from pathlib import Path
 
 
@@ -39,8 +41,25 @@ def finished(course: Path, lab: str, student: str, submission_sha256: str | None
     return stored if stored.get("submission_sha256") == submission_sha256 else None
 
 
-def record(db_url: str, notebook_id: str, result: dict) -> None:
-    """Write one submission's grades into the nbgrader gradebook in one commit."""
+def record(db_url: str, notebook_id: str, result: dict, attempts: int = 5) -> None:
+    """Write one submission's grades into the nbgrader gradebook in one commit.
+
+    Another grader writing to the same gradebook (PostgreSQL) can make a transaction
+    fail; it is rolled back whole and tried again after a short random pause.
+    """
+    from sqlalchemy.exc import OperationalError, IntegrityError
+
+    for attempt in range(attempts):
+        try:
+            _record_once(db_url, notebook_id, result)
+            return
+        except (OperationalError, IntegrityError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 + random.random())
+
+
+def _record_once(db_url: str, notebook_id: str, result: dict) -> None:
     import warnings
 
     from nbgrader.api import Gradebook, MissingEntry

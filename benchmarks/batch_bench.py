@@ -14,6 +14,7 @@ before the clocks start; each clock covers one grading command from start to exi
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -87,8 +88,9 @@ def plain_nbgrader(course: Path) -> tuple:
 
 def batch(course: Path, workers: int) -> tuple:
     started = time.perf_counter()
+    chosen = ["--workers", str(workers)] if workers else []
     result = subprocess.run([sys.executable, "-m", "autograder.batch", LAB, "--course", str(course),
-                             "--workers", str(workers), "--cell-timeout", str(CELL_TIMEOUT), "--wall", "300"],
+                             *chosen, "--cell-timeout", str(CELL_TIMEOUT), "--wall", "300"],
                             env=dict(grading_environment()), capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
@@ -96,13 +98,15 @@ def batch(course: Path, workers: int) -> tuple:
     statuses = {}
     for path in (course / "autograded").glob(f"*/{LAB}/batch-status.json"):
         statuses[path.parent.parent.name] = json.loads(path.read_text())
-    return seconds, statuses
+    used = re.search(r"(\d+) local workers", result.stdout)
+    return seconds, statuses, int(used.group(1)) if used else workers
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=40)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="the batch grader's local workers (default: its own default, two per CPU)")
     args = parser.parse_args(argv)
     made, kinds = submissions(args.count)
     print(f"{args.count} submissions of {LAB}: " + ", ".join(
@@ -115,15 +119,15 @@ def main(argv=None) -> int:
         release(batch_course)
         print("plain sequential nbgrader autograde ...", flush=True)
         plain_seconds, plain_scores = plain_nbgrader(plain_course)
-        print(f"batch grader with {args.workers} workers ...", flush=True)
-        batch_seconds, statuses = batch(batch_course, args.workers)
+        print(f"batch grader with {args.workers or 'its default number of'} workers ...", flush=True)
+        batch_seconds, statuses, workers = batch(batch_course, args.workers)
     run_seconds = [s["run_seconds"] for s in statuses.values() if "run_seconds" in s]
     totals = [s["seconds"] for s in statuses.values() if "run_seconds" in s]
     overhead = sum(t - r for t, r in zip(totals, run_seconds)) / max(len(run_seconds), 1)
     honest_students = [student for student, kind in kinds.items() if kind == "honest"]
     same = all(plain_scores.get(s) == statuses[s]["score"] for s in honest_students)
     print(f"plain nbgrader autograde: {plain_seconds:8.1f} s")
-    print(f"batch grader:             {batch_seconds:8.1f} s  ({args.workers} workers)")
+    print(f"batch grader:             {batch_seconds:8.1f} s  ({workers} workers on {os.cpu_count()} CPUs)")
     print(f"speed-up:                 {plain_seconds / batch_seconds:8.2f}x")
     print(f"overhead per submission beyond running its notebook in the sandbox: {overhead:.2f} s "
           f"(assembling, collecting and judging artifacts)")

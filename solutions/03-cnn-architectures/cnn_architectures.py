@@ -776,11 +776,17 @@ hidden.check_inception_network(build_inception_network)
 # (Adadelta, learning rate 1.0, batches of 128, 3 epochs); the Inception network with Adam
 # (learning rate $10^{-3}$), batches of 32, 3 epochs. Both start from the same seed as the
 # grader's calibration runs.
+#
+# Both train on at most 12 000 images: all 4 000 offline, the first 12 000 of
+# Fashion-MNIST's 60 000 online. The three trainings of this lab together cost about 14 ms
+# per training image on a 2-core CPU, so the full 60 000 would take 14 minutes, far past
+# the lab's 5; 12 000 take under 3. The test set stays whole.
 
 # %%
-x_train = (data.x_train.astype("float32") / 255.0)[..., None]
+TRAIN_IMAGES = 12000
+x_train = (data.x_train[:TRAIN_IMAGES].astype("float32") / 255.0)[..., None]
 x_test = (data.x_test.astype("float32") / 255.0)[..., None]
-y_train = keras.utils.to_categorical(data.y_train, 10)
+y_train = keras.utils.to_categorical(data.y_train[:TRAIN_IMAGES], 10)
 y_test = keras.utils.to_categorical(data.y_test, 10)
 
 

@@ -35,9 +35,14 @@ def _postgres_bin() -> str | None:
     return os.path.dirname(found[-1]) if found else None
 
 
+def _runuser() -> str | None:
+    return shutil.which("runuser") or next(
+        (path for path in ("/usr/sbin/runuser", "/sbin/runuser") if os.path.exists(path)), None)
+
+
 def _as_postgres(*command) -> list:
     """Run as the ``postgres`` user when we are root (PostgreSQL refuses to run as root)."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
+    return [_runuser(), "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +50,8 @@ def postgres_url():
     binaries = _postgres_bin()
     if binaries is None:
         pytest.skip("PostgreSQL is not installed (Debian package postgresql; .ci/run installs it)")
+    if os.geteuid() == 0 and _runuser() is None:
+        pytest.skip("running as root without runuser, so PostgreSQL cannot be started as its own user")
     pytest.importorskip("psycopg", reason="psycopg (PostgreSQL driver) is in requirements.txt")
     # Not under pytest's own temporary folder: that one is private to root (0700), and
     # the server runs as the postgres user.

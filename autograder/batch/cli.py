@@ -188,6 +188,9 @@ def main(argv=None) -> int:
     if not has_recipe(args.lab):
         parser.error(f"{args.lab} has no tamper-proof recipe yet (autograder/batch/labs/); grade it with "
                      f"`python -m autograder.grade {args.lab}`")
+    # Graded kernels' settings, and this interpreter's scripts folder on PATH: nbgrader's
+    # Gradebook runs `alembic` as a command when it creates a gradebook.
+    os.environ.update(grading_environment())
     course = args.course.resolve()
     prepare_course(course)
     releases = sorted((REPO / "labs" / args.lab).glob("*.ipynb"))
@@ -213,7 +216,6 @@ def main(argv=None) -> int:
           f"data={data_mode_from_env()} budget={budget_from_env().name}; "
           f"{'Dask at ' + args.dask if args.dask else f'{args.workers} local workers'}; "
           f"isolation: {'namespaces + private user + limits' if isolation_available() else 'limits only (no namespaces here)'}")
-    os.environ.update(grading_environment())
     started = time.perf_counter()
     notebook_id = releases[0].stem
     with tqdm(total=len(todo), unit="submission", dynamic_ncols=True) as progress:

@@ -1,7 +1,7 @@
 """A corpus of lab-02 submissions, bad in every way the batch grader must survive.
 
-Each case is (student id, notebook bytes, expected status or None for "any failure
-status", expected score or None for "less than full", and a text the grader's evidence
+Each case is (student id, notebook bytes, expected status (a tuple: any of these) or
+None for "any failure status", expected score or None for "less than full", and a text the grader's evidence
 must contain: "BLOCKED" for what hostile code recorded, anything else for the checks'
 messages). Hostile code goes into the first
 answer cell (``describe_data``'s) so it runs early; it leaves what it managed to steal
@@ -96,8 +96,10 @@ except OSError as error:
          "NameError: name 'describe_data' is not defined"),
         ("memory-bomb", _bytes(_prefix("import numpy\nblocks = [numpy.ones(1 << 28) for _ in range(64)]")), "out-of-memory", FULL - 1,
          "NameError: name 'describe_data' is not defined"),
+        # which limit ends it depends on timing: the cell's time limit, or the process cap
+        # leaving the kernel unable to start a thread (it dies)
         ("fork-bomb", _bytes(_prefix("import os, time\nwhile True:\n    try:\n        os.fork()\n"
-                                     "    except OSError:\n        time.sleep(0.2)")), "timeout", 0.0, None),
+                                     "    except OSError:\n        time.sleep(0.2)")), ("timeout", "kernel-died"), 0.0, None),
         ("enormous-output", _bytes(_prefix("import sys\nfor _ in range(200):\n    sys.stdout.write('x' * (1 << 20))")),
          "output-too-large", FULL, None),
         ("kills-its-kernel", _bytes(_prefix("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")), "kernel-died", 0.0, None),

@@ -12,7 +12,7 @@ import itertools
 import keras
 import numpy as np
 
-from autograder import metrics, thresholds
+from autograder import metrics
 from autograder.hidden.common import require_arrays, require_model, require_threshold, rng
 from autograder.reference_checks import check_structure, compare_with_reference
 from autograder.references import lab03 as reference
@@ -267,10 +267,5 @@ def check_push_tier(model, tier):
     budget = budget_from_env()
     dataset = LOADERS[reference.DATASET](budget=budget, verbose=False)
     value = metrics.score("macro_f1", dataset.y_test, metrics.predict_labels(model, dataset.x_test))
-    entry = thresholds.lookup(reference.LAB_ID, TIER_METRICS[tier], dataset.key, budget.name)
-    verdict = "passes" if value >= entry["threshold"] else "is below"
-    message = (f"macro_f1 = {value:.4f} on {dataset.description} ({len(dataset.y_test)} held-out images) "
-               f"{verdict} the tier {tier} threshold {entry['threshold']:.4f}")
-    print(message)
-    if value < entry["threshold"]:
-        raise AssertionError(message)
+    metrics.require_score(reference.LAB_ID, TIER_METRICS[tier], value, dataset, budget.name, label="macro_f1",
+                          threshold_name=f"the tier {tier} threshold")

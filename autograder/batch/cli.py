@@ -31,7 +31,7 @@ from tqdm import tqdm
 from autograder.batch import store
 from autograder.batch.feedback import write_feedback
 from autograder.batch.labs import has_recipe
-from autograder.batch.pipeline import Job, grade_submission
+from autograder.batch.pipeline import Job, grade_submission, graded_cells
 from autograder.batch.sandbox import Limits, isolation_available
 from autograder.grade import REPO, grading_environment, nbgrader, prepare_course
 from coursekit.lab import budget_from_env, data_mode_from_env
@@ -64,8 +64,7 @@ def registered(db_url: str, lab: str, release: Path) -> bool:
     import nbformat
     from nbgrader.api import Gradebook, MissingEntry
 
-    wanted = {(cell.metadata["nbgrader"]["grade_id"], float(cell.metadata["nbgrader"]["points"]))
-              for cell in nbformat.read(release, as_version=4).cells if cell.metadata.get("nbgrader", {}).get("grade")}
+    wanted = set(graded_cells(nbformat.read(release, as_version=4)))
     try:
         with Gradebook(db_url) as gradebook:
             notebook = gradebook.find_notebook(release.stem, lab)

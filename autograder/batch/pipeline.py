@@ -63,7 +63,8 @@ SIGNALS = (  # (signal, status, reason) when the runner itself was killed by a l
 )
 
 
-def _graded_cells(release) -> list:
+def graded_cells(release) -> list:
+    """(grade_id, points) of every graded cell of the released notebook, in order."""
     return [(cell.metadata["nbgrader"]["grade_id"], float(cell.metadata["nbgrader"]["points"]))
             for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade")]
 
@@ -131,7 +132,7 @@ def grade_submission(job: Job) -> dict:
     os.environ.update(dict(job.environment))
     started = time.perf_counter()
     release = nbformat.read(job.release, as_version=4)
-    cells = _graded_cells(release)
+    cells = graded_cells(release)
     recipe = recipe_for(job.lab)
     submission = Path(job.submission)
     if not submission.is_file():

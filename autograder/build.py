@@ -11,11 +11,17 @@ nbgrader metadata:
     # %% kind="test" id="softmax" points=2   graded test cell (may hold hidden tests)
     # %% [markdown]                      anything else: a locked, read-only cell
 
+A test cell holds only the visible check. Its hidden region is written by the build from
+the cell's id: ``check("<lab>", "<id>", globals())`` runs the declaration of the same name
+in ``solutions/<lab>/exercises.py`` (``autograder/exercise.py``). Every test cell needs a
+declaration and every declaration a test cell; the build refuses a lab where they differ.
+
 The student versions in ``labs/`` come from ``nbgrader generate_assignment``,
 which strips solutions and hidden tests.
 """
 
 import argparse
+import ast
 import filecmp
 import os
 import shutil
@@ -28,14 +34,40 @@ import jupytext
 import nbformat
 
 from autograder.grade import grading_environment
+from autograder.labs import INSTRUCTOR_FILES
 
 REPO = Path(__file__).resolve().parent.parent
 KINDS = ("solution", "test", "locked")
+HIDDEN = "### BEGIN HIDDEN TESTS\nfrom autograder.check import check\ncheck({lab!r}, {grade_id!r}, globals())\n### END HIDDEN TESTS"
 
 
 def lab_sources(root: Path = REPO) -> list:
-    """All ``solutions/<lab>/<name>.py`` authoring files, sorted."""
-    return sorted(path for path in (root / "solutions").glob("*/*.py"))
+    """All ``solutions/<lab>/<name>.py`` notebook scripts, sorted (not the instructor files)."""
+    return sorted(path for path in (root / "solutions").glob("*/*.py") if path.name not in INSTRUCTOR_FILES)
+
+
+def declared_ids(lab_folder: Path) -> list:
+    """The grade_ids declared in ``exercises.py``, read from its syntax (no TensorFlow import)."""
+    tree = ast.parse((lab_folder / "exercises.py").read_text())
+    return [node.name for node in tree.body if isinstance(node, ast.ClassDef)
+            and any(getattr(base, "id", None) == "Exercise" for base in node.bases)]
+
+
+def add_hidden_regions(notebook: nbformat.NotebookNode, script: Path) -> None:
+    """Append each test cell's generated hidden region; check tests and declarations agree."""
+    lab = script.parent.name
+    declared = declared_ids(script.parent)
+    tests = [cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells if cell.metadata["nbgrader"]["grade"]]
+    for problem, ids in (("test cells without a declaration in exercises.py", sorted(set(tests) - set(declared))),
+                         ("declarations in exercises.py without a test cell", sorted(set(declared) - set(tests)))):
+        if ids:
+            raise ValueError(f"{script}: {problem}: {', '.join(ids)}")
+    for cell in notebook.cells:
+        if cell.metadata["nbgrader"]["grade"]:
+            if "HIDDEN TESTS" in cell.source:
+                raise ValueError(f"{script}: test cell {cell.metadata['nbgrader']['grade_id']!r} has its own hidden "
+                                 "region; the build writes it from exercises.py")
+            cell.source = cell.source.rstrip("\n") + "\n" + HIDDEN.format(lab=lab, grade_id=cell.metadata["nbgrader"]["grade_id"])
 
 
 def to_nbgrader_notebook(script: Path) -> nbformat.NotebookNode:
@@ -72,6 +104,8 @@ def to_nbgrader_notebook(script: Path) -> nbformat.NotebookNode:
         "language_info": {"name": "python"},
     })
     notebook.nbformat, notebook.nbformat_minor = 4, 5
+    if (script.parent / "exercises.py").exists():
+        add_hidden_regions(notebook, script)
     return notebook
 
 

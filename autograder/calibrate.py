@@ -3,21 +3,20 @@
     python -m autograder.calibrate 02-fashion-mnist-cnn --data offline --budget smoke
     python -m autograder.calibrate 01-keras-basics --data keras --budget full --seeds 0 1 2 3 4
 
-A reference module (``autograder/references/labNN.py``) names LAB_ID, DATASET and
+A lab's reference module (``solutions/<lab>/reference.py``) names LAB_ID, DATASET and
 METRIC and provides ``train(dataset, budget, seed) -> keras.Model`` (a classifier scored
 with METRIC on the held-out split) and/or ``SCORES = {name: score(dataset, budget, seed)}``
 for other metrics, chosen with ``--metric``.
 The threshold is the worst seed's score minus ``--margin``; the table keeps every
-seed's score, the margin and the command, in ``autograder/thresholds/<lab>.json``.
+seed's score, the margin and the command, in ``solutions/<lab>/thresholds.json``.
 """
 
 import argparse
 import datetime
-import importlib
 import sys
 import time
 
-from autograder import metrics, thresholds
+from autograder import labs, metrics, thresholds
 from coursekit.data import LOADERS
 from coursekit.lab import BUDGETS, DATA_MODES
 
@@ -25,13 +24,14 @@ DEFAULT_MARGINS = {"full": 0.03, "smoke": 0.08}
 
 
 def reference_module(lab_id: str):
-    number = lab_id.split("-")[0]
     try:
-        module = importlib.import_module(f"autograder.references.lab{number}")
+        module = labs.reference(lab_id)
+    except labs.UnknownLab:
+        raise
     except ModuleNotFoundError as error:
-        raise ValueError(f"no reference module autograder/references/lab{number}.py for {lab_id!r}") from error
+        raise ValueError(f"lab {lab_id!r} has no solutions/{lab_id}/reference.py") from error
     if getattr(module, "LAB_ID", None) != lab_id:
-        raise ValueError(f"autograder/references/lab{number}.py is for {getattr(module, 'LAB_ID', '?')!r}, not {lab_id!r}")
+        raise ValueError(f"solutions/{lab_id}/reference.py says LAB_ID {getattr(module, 'LAB_ID', '?')!r}, not {lab_id!r}")
     return module
 
 

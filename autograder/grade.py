@@ -57,7 +57,7 @@ def prepare_course(course: Path) -> None:
     target = course / "solutions"
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(REPO / "solutions", target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shutil.copytree(REPO / "solutions", target, ignore=shutil.ignore_patterns("*.py", "__pycache__", "thresholds.json"))
 
 
 def submit(course: Path, student: str, lab: str, notebook: Path) -> Path:

@@ -1,6 +1,6 @@
 """Threshold tables: one JSON file per lab, keyed by metric, dataset and budget.
 
-    autograder/thresholds/02-fashion-mnist-cnn.json
+    solutions/02-fashion-mnist-cnn/thresholds.json
     {"lab": "02-fashion-mnist-cnn",
      "metrics": {"macro_f1": {"mnist5k_offline/smoke": {
          "threshold": 0.61, "margin": 0.08, "scores": {"0": 0.72, "1": 0.69, "2": 0.70},
@@ -15,7 +15,7 @@ internet for the canonical download) and says where its number came from.
 import json
 from pathlib import Path
 
-TABLE_DIR = Path(__file__).resolve().parent / "thresholds"
+from autograder import labs
 
 
 class MissingThreshold(LookupError):
@@ -23,7 +23,7 @@ class MissingThreshold(LookupError):
 
 
 def table_path(lab_id: str) -> Path:
-    return TABLE_DIR / f"{lab_id}.json"
+    return labs.thresholds_path(lab_id)
 
 
 def load_table(lab_id: str) -> dict:

@@ -49,7 +49,7 @@ def _untrained_model_and(code: str) -> dict:
 def cases(course, repo, port):
     """All corpus cases. ``course`` and ``repo`` are the paths hostile code targets."""
     solution_py = repo / "solutions" / LAB / "fashion_mnist_cnn.py"
-    hidden_py = repo / "autograder" / "hidden" / "lab02.py"
+    hidden_py = repo / "solutions" / LAB / "exercises.py"
     gradebook = course / "gradebook.db"
     other = course / "submitted" / "honest-a" / LAB / "fashion_mnist_cnn.ipynb"
     wrong_confusion = solution_sources(LAB)["cell-16"].replace("np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)",

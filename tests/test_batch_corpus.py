@@ -122,7 +122,7 @@ def test_gradebook_holds_each_student_once_with_their_own_grade(graded):
 def test_feedback_and_csv(graded):
     course, corpus, statuses, stdout, _ = graded
     feedback = (course / "feedback" / "partly-wrong" / LAB / "feedback.html").read_text()
-    assert "confusion_matrix_from_counts (case 1): at index" in feedback and "Macro-F1" in feedback
+    assert "confusion_matrix_from_counts (case 1): at index" in feedback and "macro_f1 <b>" in feedback and "data:image/png" in feedback
     assert "hidden" not in feedback and "def check_" not in feedback
     rows = (course / f"grades-{LAB}.csv").read_text().splitlines()
     assert len(rows) == len(corpus) + 1 and rows[0].endswith("status,reasons,data,budget")

@@ -17,7 +17,8 @@ import pytest
 from autograder import thresholds
 from autograder.hidden import lab03 as hidden
 from autograder.reference_checks import ModelMismatch, compare_with_reference
-from autograder.references import lab03 as reference
+from autograder.labs import reference as _lab_reference
+reference = _lab_reference("03-cnn-architectures")
 from coursekit.checks import CheckFailed, check_model_graph
 from coursekit.model_diff import model_from_specs, spec
 from lab_cells import cells, run_check

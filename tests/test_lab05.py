@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from autograder.hidden import lab05 as hidden
-from autograder.references import lab05 as reference
+from autograder.labs import reference as _lab_reference
+reference = _lab_reference("05-optimisers")
 from coursekit import plots
 from coursekit.checks import CheckFailed
 from coursekit.optimisers import NumpyOptimiser, keras_trajectory, numpy_trajectory, schedule_values
@@ -85,7 +86,7 @@ def run_check(lab, test_id, wrong_answer, extra=None):
 
 
 REFERENCE_DEFINITIONS = """
-from autograder.references import lab05 as _reference
+_reference = reference
 piecewise_constant, harmonic = _reference.piecewise_constant, _reference.harmonic
 keras_piecewise_constant, keras_harmonic = _reference.keras_piecewise_constant, _reference.keras_harmonic
 minibatches, least_squares_gradient = _reference.minibatches, _reference.least_squares_gradient

@@ -186,7 +186,8 @@ def test_deep_network_with_one_layer_too_many(lab06):
 # ------------------------------------------------------------------ hidden checks
 
 from autograder.hidden import lab06 as hidden  # noqa: E402
-from autograder.references import lab06 as reference  # noqa: E402
+from autograder.labs import reference as _lab_reference
+reference = _lab_reference("06-regularisation")
 
 
 def test_hidden_checks_accept_the_reference_layers():

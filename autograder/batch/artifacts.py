@@ -1,4 +1,8 @@
-"""Read what left the sandbox, safely: arrays without pickle, models without code.
+"""Read what left the sandbox, safely: bounded, arrays without pickle, models without code.
+
+Every file from a sandbox is hostile input. It is opened without following links, only
+if it is a regular file, and read up to a limit; an array's size is read from its header
+before any memory is allocated for it.
 
 A ``.keras`` file is a zip of ``config.json``, ``metadata.json`` and ``model.weights.h5``.
 Before Keras sees it, its config is read as plain JSON and every object in it must come
@@ -7,13 +11,20 @@ with a message. Keras then loads it in safe mode. Nothing is ever unpickled.
 """
 
 import hashlib
+import io
 import json
+import os
+import stat
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from coursekit.probe import ARRAY, ERRORS_FILE, MODEL, UNSUPPORTED
+
 MAX_MODEL_BYTES = 256 << 20
+MAX_JSON_BYTES = 4 << 20
+MAX_ARRAY_BYTES = 512 << 20  # all of one exercise's arrays together, once loaded
 MODEL_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}
 REFUSED_CLASSES = {"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"}
 
@@ -37,15 +48,114 @@ def verify(path: Path, expected_hash: str) -> None:
         raise ArtifactError(f"{path.name} changed after it was written")
 
 
-def load_answers(path: Path) -> dict:
-    """The probe's answers: numeric or string arrays only (``allow_pickle=False``)."""
-    if not path.exists():
-        raise ArtifactError("the notebook never reached the grader's probe (no answers were saved)")
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file, at most ``limit`` of them; never follows a link or
+    opens a FIFO or device (``O_NOFOLLOW``, ``O_NONBLOCK``, then ``fstat``)."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except (ValueError, OSError, zipfile.BadZipFile) as error:
-        raise ArtifactError(f"the saved answers cannot be read safely ({error})") from error
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ArtifactError(f"{path.name} is missing") from None
+    except OSError as error:
+        raise ArtifactError(f"{path.name} cannot be opened ({error.strerror}; links are refused)") from None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise ArtifactError(f"{path.name} is not a regular file")
+        if info.st_size > limit:
+            raise ArtifactError(f"{path.name} is larger than {limit >> 20} MB")
+        with os.fdopen(descriptor, "rb", closefd=False) as stream:
+            return stream.read(limit + 1)[:limit]
+    finally:
+        os.close(descriptor)
+
+
+def load_json(path: Path, limit: int = MAX_JSON_BYTES):
+    """Parsed JSON from a bounded regular file; deep nesting is refused, not a crash."""
+    raw = read_regular(path, limit)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ArtifactError(f"{path.name} is not valid JSON ({error})") from None
+    except RecursionError:
+        raise ArtifactError(f"{path.name} is nested too deeply to be read") from None
+
+
+def load_arrays(path: Path, limit: int = MAX_ARRAY_BYTES) -> dict:
+    """{key: array} from an ``.npz`` file: numeric or string arrays only, no pickle, and no
+    array is allocated before its header shows that all of them fit in ``limit`` bytes."""
+    raw = read_regular(path, limit + (1 << 20))
+    arrays, total = {}, 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            for member in archive.namelist():
+                with archive.open(member) as stream:
+                    version = np.lib.format.read_magic(stream)
+                    if version not in ((1, 0), (2, 0)):
+                        raise ArtifactError(f"{path.name}: {member} has an unknown array format {version}")
+                    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                        np.lib.format.read_array_header_2_0
+                    shape, _, dtype = read_header(stream)
+                    if dtype.hasobject:
+                        raise ArtifactError(f"{path.name}: {member} holds Python objects, which are not read")
+                    total += int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+                    if total > limit:
+                        raise ArtifactError(f"{path.name}: the arrays declare more than {limit >> 20} MB")
+                with archive.open(member) as stream:
+                    arrays[member.removesuffix(".npy")] = np.lib.format.read_array(stream, allow_pickle=False)
+    except ArtifactError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, MemoryError) as error:
+        raise ArtifactError(f"{path.name} cannot be read safely ({type(error).__name__}: {error})") from None
+    return arrays
+
+
+class Unsupported:
+    """An output the probe could not save as plain data (a student object, a function...)."""
+
+    def __init__(self, type_name: str):
+        self.type_name = str(type_name)[:80]
+
+    def __repr__(self) -> str:
+        return f"<a {self.type_name} object, which is not plain data>"
+
+
+def load_errors(folder: Path) -> dict:
+    """{grade_id: error line} that the probe recorded; {} if it recorded none."""
+    if not (folder / ERRORS_FILE).exists():
+        return {}
+    errors = load_json(folder / ERRORS_FILE, 1 << 20)
+    if not isinstance(errors, dict):
+        raise ArtifactError(f"{ERRORS_FILE} is not a mapping")
+    return {str(key)[:200]: str(value)[:800] for key, value in errors.items()}
+
+
+def load_outputs(folder: Path, name: str):
+    """An exercise's outputs as ``coursekit.probe.save_outputs`` wrote them: JSON structure
+    with arrays (``load_arrays``) and checked models (``load_model``) put back in place."""
+    structure = load_json(folder / f"{name}.json")
+    arrays = load_arrays(folder / f"{name}.npz") if (folder / f"{name}.npz").exists() else {}
+
+    def decode(value, depth=0):
+        if depth > 40:
+            raise ArtifactError(f"{name}.json is nested too deeply")
+        if isinstance(value, list):
+            return [decode(item, depth + 1) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {ARRAY}:
+            if value[ARRAY] not in arrays:
+                raise ArtifactError(f"{name}.npz lacks the array {str(value[ARRAY])[:40]!r}")
+            return arrays[value[ARRAY]]
+        if set(value) == {MODEL}:
+            file_name = str(value[MODEL])
+            if "/" in file_name or not file_name.startswith(f"{name}.") or not file_name.endswith(".keras"):
+                raise ArtifactError(f"{name}.json names an unexpected model file {file_name[:60]!r}")
+            return load_model(folder / file_name)
+        if set(value) == {UNSUPPORTED}:
+            return Unsupported(value[UNSUPPORTED])
+        return {key: decode(item, depth + 1) for key, item in value.items()}
+
+    return decode(structure)
 
 
 def _objects(config):
@@ -63,6 +173,8 @@ def check_model_file(path: Path) -> None:
     """Refuse anything but a plain Keras model built from Keras's own layers."""
     if not path.exists():
         raise ArtifactError(f"no model was saved ({path.name} is missing)")
+    if path.is_symlink() or not path.is_file():
+        raise ArtifactError(f"{path.name} is not a regular file")
     if path.stat().st_size > MAX_MODEL_BYTES:
         raise ArtifactError(f"{path.name} is larger than {MAX_MODEL_BYTES >> 20} MB")
     try:
@@ -71,9 +183,15 @@ def check_model_file(path: Path) -> None:
             if not members <= MODEL_MEMBERS or "config.json" not in members:
                 raise ArtifactError(f"{path.name} holds unexpected files {sorted(members - MODEL_MEMBERS)}")
             config = json.loads(archive.read("config.json"))
-    except (zipfile.BadZipFile, json.JSONDecodeError, KeyError) as error:
-        raise ArtifactError(f"{path.name} is not a Keras model file ({error})") from error
-    for item in _objects(config):
+    except (zipfile.BadZipFile, json.JSONDecodeError, KeyError, RecursionError) as error:
+        raise ArtifactError(f"{path.name} is not a Keras model file ({type(error).__name__})") from None
+    config = {key: value for key, value in config.items() if key != "compile_config"} \
+        if isinstance(config, dict) else config  # loaded with compile=False: never built
+    try:
+        items = list(_objects(config))
+    except RecursionError:
+        raise ArtifactError(f"{path.name}: its config is nested too deeply") from None
+    for item in items:
         module = item.get("module") or "keras"
         if item.get("class_name") in REFUSED_CLASSES or not str(module).startswith("keras"):
             raise ArtifactError(

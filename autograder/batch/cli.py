@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from autograder.batch import store
 from autograder.batch.feedback import write_feedback
-from autograder.batch.labs import has_recipe
+from autograder import labs
 from autograder.batch.pipeline import Job, grade_submission, graded_cells
 from autograder.batch.sandbox import Limits, isolation_available
 from autograder.grade import REPO, grading_environment, nbgrader, prepare_course
@@ -184,9 +184,11 @@ def main(argv=None) -> int:
     elif args.workers < 1:
         parser.error(f"--workers {args.workers}: give at least 1")
 
-    if not has_recipe(args.lab):
-        parser.error(f"{args.lab} has no tamper-proof recipe yet (autograder/batch/labs/); grade it with "
-                     f"`python -m autograder.grade {args.lab}`")
+    try:
+        if not (labs.folder(args.lab) / "exercises.py").exists():
+            parser.error(f"{args.lab} declares no exercises (solutions/{args.lab}/exercises.py)")
+    except labs.UnknownLab as error:
+        parser.error(str(error))
     # Graded kernels' settings, and this interpreter's scripts folder on PATH: nbgrader's
     # Gradebook runs `alembic` as a command when it creates a gradebook.
     os.environ.update(grading_environment())

@@ -6,7 +6,6 @@ status and plain-language reasons, so a batch always completes.
 """
 
 import dataclasses
-import json
 import os
 import shutil
 import signal
@@ -15,10 +14,12 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import labs
 from autograder.batch import artifacts
 from autograder.batch.assemble import UnreadableNotebook, assemble
-from autograder.batch.labs import recipe_for
 from autograder.batch.sandbox import Limits, run_notebook
+from autograder.check import judge_folder
+from autograder.probe import probe_source
 
 PROBE_MARK = "grader-probe"
 
@@ -33,16 +34,6 @@ class Job:
     limits: Limits
     slot: int
     environment: tuple = ()  # (name, value) pairs, e.g. COURSE_DATA; same on every worker
-
-
-@dataclasses.dataclass
-class Evidence:
-    """What the judges see: the probe's answers, its error messages and the model files."""
-
-    folder: Path
-    answers: dict
-    errors: dict
-    report: dict
 
 
 RUN_FAILURES = (  # (text in the runner's log or outputs, status, reason)
@@ -127,13 +118,49 @@ def _collect_artifacts(work: Path, private: Path) -> dict:
     return hashes
 
 
+def judge_all(lab_id: str, cells: list, private: Path, hashes: dict) -> tuple:
+    """Judge every graded cell on the artifacts in ``private``.
+
+    Returns:
+        (checks, reports): a check dict per graded cell, in order, and
+        {grade_id: report} for the exercises whose judge measured something.
+    """
+    exercises = labs.exercises(lab_id)
+    try:
+        if "errors.json" not in hashes:
+            raise artifacts.ArtifactError("the notebook never reached the grader's probe (nothing was saved)")
+        errors = artifacts.load_errors(private)
+        failure = None
+    except artifacts.ArtifactError as error:
+        errors, failure = {}, str(error)
+    checks, reports = [], {}
+    for grade_id, points in cells:
+        message, report = failure, {}
+        if message is None:
+            try:
+                for name, digest in hashes.items():
+                    artifacts.verify(private / name, digest)
+                if grade_id not in exercises:
+                    raise artifacts.ArtifactError(f"the grader has no declaration for cell '{grade_id}'")
+                verdict = judge_folder(exercises[grade_id], private, errors)
+                message, report = (None if verdict.passed else verdict.message), verdict.report
+            except artifacts.ArtifactError as error:
+                message = str(error)
+        message = message.split("\nYour model, as the check sees it")[0] if message else None
+        if report:
+            reports[grade_id] = report
+        title = (exercises[grade_id].__doc__ or "").strip().split("\n")[0] if grade_id in exercises else ""
+        checks.append({"id": grade_id, "title": title, "points": points if message is None else 0.0,
+                       "max_points": points, "message": message or "passed"})
+    return checks, reports
+
+
 def grade_submission(job: Job) -> dict:
     """Everything about one submission, as a JSON-able dict (see ``_result``)."""
     os.environ.update(dict(job.environment))
     started = time.perf_counter()
     release = nbformat.read(job.release, as_version=4)
     cells = graded_cells(release)
-    recipe = recipe_for(job.lab)
     submission = Path(job.submission)
     if not submission.is_file():
         return _result(job, "missing", ["no notebook was submitted"], _zero(cells, "no submission"), started)
@@ -150,7 +177,7 @@ def grade_submission(job: Job) -> dict:
         reason = "no answer cell was changed from the lab's stub, so the notebook was not run"
         return _result(job, "unanswered", [reason, *assembly.problems], _zero(cells, "no answer was given"),
                        started, submission_sha256=fingerprint)
-    probe = nbformat.v4.new_code_cell(recipe.PROBE, metadata={"tags": [PROBE_MARK]})
+    probe = nbformat.v4.new_code_cell(probe_source(job.lab), metadata={"tags": [PROBE_MARK]})
     assembly.notebook.cells.append(probe)
     course = Path(job.course)
     work = course / ".sandboxes" / job.lab / job.student
@@ -169,37 +196,9 @@ def grade_submission(job: Job) -> dict:
     private = course / ".grader" / job.lab / job.student
     hashes = _collect_artifacts(work, private)
     shutil.rmtree(work, ignore_errors=True)
-    evidence = Evidence(private, {}, {}, {})
-    try:
-        if "answers.npz" in hashes:
-            artifacts.verify(private / "answers.npz", hashes["answers.npz"])
-        evidence.answers = artifacts.load_answers(private / "answers.npz")
-        errors_path = private / "errors.json"
-        if errors_path.exists() and errors_path.stat().st_size < 1 << 20:
-            loaded = json.loads(errors_path.read_text())
-            evidence.errors = {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
-        probe_failure = None
-    except artifacts.ArtifactError as error:
-        probe_failure = str(error)
-    checks = []
-    for grade_id, points in cells:
-        message = probe_failure
-        if message is None:
-            judge = recipe.CHECKS.get(grade_id)
-            try:
-                if judge is None:
-                    raise AssertionError(f"the grader has no check for cell '{grade_id}'")
-                for name, digest in hashes.items():
-                    artifacts.verify(private / name, digest)
-                judge(evidence)
-            except (AssertionError, artifacts.ArtifactError) as error:
-                message = str(error).split("\nYour model, as the check sees it")[0]
-            except Exception as error:  # a judge must never stop the batch
-                message = f"the check could not be completed ({type(error).__name__}: {error})"
-        checks.append({"id": grade_id, "points": points if message is None else 0.0, "max_points": points,
-                       "message": message or "passed"})
+    checks, reports = judge_all(job.lab, cells, private, hashes)
     reasons = reasons + assembly.problems
     if status == "ok" and assembly.problems:
         status = "tampered" if any("edited" in problem for problem in assembly.problems) else "restructured"
-    return _result(job, status, reasons, checks, started, report=evidence.report,
+    return _result(job, status, reasons, checks, started, reports=reports,
                    submission_sha256=fingerprint, run_seconds=round(run.wall_seconds, 2))

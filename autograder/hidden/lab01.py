@@ -5,7 +5,9 @@ import numpy as np
 import tensorflow as tf
 
 from autograder.hidden.common import require_arrays, require_model, require_threshold, rng
-from autograder.references import lab01 as reference
+from autograder.labs import reference as _lab_reference
+
+reference = _lab_reference("01-keras-basics")
 
 
 def check_neuron(neuron):

@@ -15,7 +15,9 @@ import numpy as np
 from autograder import metrics
 from autograder.hidden.common import require_arrays, require_model, require_threshold, rng
 from autograder.reference_checks import check_structure, compare_with_reference
-from autograder.references import lab03 as reference
+from autograder.labs import reference as _lab_reference
+
+reference = _lab_reference("03-cnn-architectures")
 from coursekit.data import LOADERS
 from coursekit.lab import budget_from_env
 from coursekit.model_diff import summarize

@@ -11,7 +11,9 @@ import tensorflow as tf
 
 from autograder import metrics
 from autograder.hidden.common import require_arrays, rng
-from autograder.references import lab04 as reference
+from autograder.labs import reference as _lab_reference
+
+reference = _lab_reference("04-backprop-from-scratch")
 from coursekit.data import LOADERS
 from coursekit.lab import budget_from_env
 

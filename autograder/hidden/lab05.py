@@ -14,7 +14,9 @@ import numpy as np
 
 from autograder.hidden import common
 from autograder.hidden.common import require_threshold, rng
-from autograder.references import lab05 as reference
+from autograder.labs import reference as _lab_reference
+
+reference = _lab_reference("05-optimisers")
 from coursekit.optimisers import numpy_trajectory, schedule_values
 
 PATH_TOLERANCE = {"atol": 1e-6, "rtol": 1e-4}  # as the visible checks: Keras's float32 hyperparameters

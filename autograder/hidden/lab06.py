@@ -7,7 +7,9 @@ import tensorflow as tf
 from autograder import metrics
 from autograder.hidden.common import image_batch, require_arrays, require_model, rng
 from autograder.reference_checks import compare_with_reference
-from autograder.references import lab06 as reference
+from autograder.labs import reference as _lab_reference
+
+reference = _lab_reference("06-regularisation")
 from coursekit.data import LOADERS
 from coursekit.lab import budget_from_env
 from coursekit.model_diff import first_difference, summarize

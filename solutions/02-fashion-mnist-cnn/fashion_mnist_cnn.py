@@ -61,10 +61,6 @@ for key, value in summary.items():
 check_value("train_shape", tuple(summary["train_shape"]), data.x_train.shape)
 check_value("total of class_counts", int(np.sum(summary["class_counts"])), len(data.y_train))
 check_array("pixel_mean", summary["pixel_mean"], data.x_train.mean())
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab02 as hidden
-hidden.check_describe_data(describe_data)
-### END HIDDEN TESTS
 
 # %%
 plots.sample_grid(data.x_train, data.y_train, data.class_names, title=data.description)
@@ -92,10 +88,6 @@ check_value("shape", np.shape(means), (10, 28, 28))
 check_array("mean image of class 0", means[0], data.x_train[data.y_train == 0].mean(axis=0))
 plots.image_row(means, data.class_names)
 plt.show()
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab02 as hidden
-hidden.check_class_means(class_mean_images)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 2. Sequential and functional modes
@@ -153,10 +145,6 @@ CNN_MNIST = [
     spec("Dense", units=10, activation="softmax"),
 ]
 check_model_layers(build_sequential(), CNN_MNIST, input_shape=(28, 28, 1))
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab02 as hidden
-hidden.check_sequential(build_sequential)
-### END HIDDEN TESTS
 
 # %% kind="test" id="functional" points=2
 functional = build_functional()
@@ -168,10 +156,6 @@ functional.set_weights(sequential.get_weights())
 batch = (data.x_test[:16, ..., None] / 255.0).astype("float32")
 check_array("functional vs sequential outputs", functional(batch, training=False),
             sequential(batch, training=False), atol=1e-5)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab02 as hidden
-hidden.check_functional(build_functional)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 3. Train on Fashion-MNIST
@@ -237,10 +221,6 @@ matrix = confusion_matrix_from_counts(data.y_test, predicted, 10)
 check_array("confusion matrix", matrix, confusion_matrix(data.y_test, predicted, labels=range(10)))
 plots.confusion_matrix(matrix, data.class_names)
 plt.show()
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab02 as hidden
-hidden.check_confusion_matrix(confusion_matrix_from_counts)
-### END HIDDEN TESTS
 
 # %% kind="test" id="f1" points=2
 per_class_f1, macro_f1 = f1_from_confusion(matrix)
@@ -250,10 +230,6 @@ check_array("macro F1", macro_f1, f1_score(data.y_test, predicted, labels=range(
 for name, value in zip(data.class_names, per_class_f1):
     print(f"{name:>12}: F1 {value:.3f}")
 print(f"macro-F1 {macro_f1:.4f} on {data.description}")
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab02 as hidden
-hidden.check_f1(f1_from_confusion)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 5. Which classes does the network confuse?
@@ -280,10 +256,6 @@ check_value("most_confused_pairs(toy, 2)", [tuple(map(int, p)) for p in most_con
             [(0, 1, 5), (1, 2, 2)])
 for a, b, count in most_confused_pairs(matrix, 5):
     print(f"{data.class_names[a]} <-> {data.class_names[b]}: {count} test images")
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab02 as hidden
-hidden.check_confused_pairs(most_confused_pairs)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 6. Quality
@@ -293,7 +265,3 @@ hidden.check_confused_pairs(most_confused_pairs)
 
 # %% kind="test" id="macro_f1" points=4
 check_at_least("macro-F1", macro_f1, 0.3, hint="chance is 0.1; is the model trained?")
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab02 as hidden
-hidden.check_macro_f1(model)
-### END HIDDEN TESTS

@@ -14,8 +14,10 @@ import keras
 import numpy as np
 from keras import layers
 
-from autograder.references import lab02
-from autograder.references.common import preprocess
+from autograder.cnn_mnist import preprocess
+from autograder.labs import reference as lab_reference
+
+lab02 = lab_reference("02-fashion-mnist-cnn")
 
 LAB_ID = "03-cnn-architectures"
 DATASET = "fashion_mnist"

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograder.references.common import build_cnn_mnist, preprocess, train_cnn
+from autograder.cnn_mnist import build_cnn_mnist, preprocess, train_cnn
 
 LAB_ID = "01-keras-basics"
 DATASET = "mnist"

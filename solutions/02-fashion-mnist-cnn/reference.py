@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from autograder.references.common import build_cnn_mnist, cnn_mnist_layers, train_cnn
+from autograder.cnn_mnist import build_cnn_mnist, cnn_mnist_layers, train_cnn
 
 LAB_ID = "02-fashion-mnist-cnn"
 DATASET = "fashion_mnist"

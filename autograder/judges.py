@@ -1,0 +1,88 @@
+"""What the judges of every lab share: comparisons that fail with a student's message.
+
+Each helper raises ``Failure`` (an ``AssertionError``) at the first difference, or
+returns quietly (or with a report). None of them ever sees a student object: only the
+plain data and Keras models that the probe saved and the grader read back.
+"""
+
+import numpy as np
+
+from autograder import metrics, thresholds
+from autograder.batch.artifacts import Unsupported
+from autograder.exercise import Failure
+from autograder.reference_checks import compare_with_reference
+from coursekit.checks import CheckFailed, check_array
+from coursekit.lab import budget_from_env
+
+
+def fixed_images(n: int = 8, seed: int = 1000, shape=(28, 28, 1)) -> np.ndarray:
+    """float32 (n, *shape) in [0, 1], the same every time: a judge's own model input."""
+    return np.random.default_rng(seed).random((n, *shape), dtype=np.float32)
+
+
+def field(outputs, key: str, what: str = "the answer"):
+    """``outputs[key]``, or a Failure that says which part of the answer is missing."""
+    if not isinstance(outputs, dict) or key not in outputs:
+        found = sorted(outputs) if isinstance(outputs, dict) else type(outputs).__name__
+        raise Failure(f"{what} lacks {key!r} (found {found})")
+    value = outputs[key]
+    if isinstance(value, Unsupported):
+        raise Failure(f"{what}[{key!r}] is {value!r}")
+    return value
+
+
+def same_array(name: str, found, expected, atol: float = 1e-6, rtol: float = 1e-5) -> None:
+    """Shape and values, with the index of the first difference in the message."""
+    if isinstance(found, Unsupported):
+        raise Failure(f"{name}: expected an array, found {found!r}")
+    try:
+        check_array(name, found, expected, atol=atol, rtol=rtol)
+    except CheckFailed as failure:
+        raise Failure(str(failure)) from None
+    except (TypeError, ValueError) as error:
+        raise Failure(f"{name}: expected an array of numbers shaped {np.shape(expected)}, "
+                      f"found something else ({error})") from None
+
+
+def same_value(name: str, found, expected) -> None:
+    """An exact value: an int, a string, a list of tuples..."""
+    if found != expected:
+        raise Failure(f"{name}: expected {expected!r}, found {found!r}")
+
+
+def same_model(model, reference_model, batch=None, atol: float = 1e-5) -> None:
+    """Input shape, structure, shapes and parameters, and outputs under the same weights."""
+    if model is None or not hasattr(model, "layers"):
+        raise Failure(f"expected a keras.Model, found {type(model).__name__}")
+    compare_with_reference(model, reference_model, fixed_images() if batch is None else batch, atol)
+
+
+def classifier_report(lab_id: str, metric: str, model, dataset) -> dict:
+    """Score ``model`` on the grader's held-out split and compare with the lab's threshold.
+
+    Returns:
+        {"metric", "score", "threshold", "provisional", "data", "class_names",
+        "confusion_matrix"}: what feedback shows.
+
+    Raises:
+        Failure: the score is below the threshold (with this report attached).
+    """
+    try:
+        predictions = metrics.predict_labels(model, dataset.x_test)
+    except Exception as error:  # a model that does not fit the data, or outputs nonsense
+        raise Failure(f"the model could not classify the held-out images ({type(error).__name__}: {error})")
+    value = metrics.score(metric, dataset.y_test, predictions)
+    entry = thresholds.lookup(lab_id, metric, dataset.key, budget_from_env().name)
+    report = {"metric": metric, "score": round(value, 4), "threshold": entry["threshold"],
+              "provisional": bool(entry.get("provisional")), "data": dataset.description,
+              "class_names": [str(name) for name in dataset.class_names],
+              "confusion_matrix": metrics.confusion(dataset.y_test, predictions).tolist()}
+    note = " (provisional threshold)" if report["provisional"] else ""
+    line = (f"{metric} = {value:.4f} on {dataset.description} ({len(dataset.y_test)} held-out images) "
+            f"{'passes' if value >= entry['threshold'] else 'is below'} the threshold {entry['threshold']:.4f}{note}")
+    print(line)
+    print("confusion matrix (rows true, columns predicted):")
+    print(np.asarray(report["confusion_matrix"]))
+    if value < entry["threshold"]:
+        raise Failure(line, report)
+    return report

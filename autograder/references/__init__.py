@@ -1,1 +1,0 @@
-"""Reference solutions, one module per lab. Instructor side only."""

@@ -120,7 +120,7 @@ except OSError as error:
          "ok", FULL - 6, "only Keras's built-in layers"),
         ("swap-artifact-later", _bytes(_prefix("""
 import subprocess, sys
-subprocess.Popen([sys.executable, "-c", "import time, os\\ntime.sleep(60)\\nopen('artifacts/answers.npz', 'wb').write(b'forged')"],
+subprocess.Popen([sys.executable, "-c", "import time, os\\ntime.sleep(60)\\nopen('artifacts/describe.json', 'w').write('{}')"],
                  start_new_session=True)""")), "ok", FULL, None),
         # notebooks
         ("tampered-test-cells", _bytes(tampered_tests), "tampered", FULL - 2, None),

@@ -1,0 +1,166 @@
+"""Every lab, through both graders: plain `nbgrader autograde` and `python -m autograder.batch`.
+
+Per lab (offline data, smoke budget), from the released notebook:
+- the reference answers (the release with its answer cells filled) get full marks in both,
+  and status ok in the batch;
+- the untouched release gets zero in both (status unanswered in the batch);
+- a submission with two typical mistakes (``tests/answers/<lab>.py``: WRONG) loses the
+  same cells in both graders, and exactly the cells named in LOSES;
+- a submission that monkeypatches the lab's metric or checks inside the notebook (TAMPER)
+  gains nothing in the batch: it loses exactly TAMPER_LOSES.
+On lab 02 also: a second copy of the reference scores the same to the printed score
+(determinism), a student who rewrites the test cells still scores zero under plain
+nbgrader, and the graded notebook says which data and budget it used.
+"""
+
+import json
+import os
+import re
+import runpy
+import subprocess
+import sys
+
+import pytest
+
+from autograder.batch.corpus import honest, released_name, with_answers
+from autograder.batch.sandbox import isolation_available
+from autograder.grade import autograde, prepare_course, read_grades
+from autograder.labs import all_labs
+from solution_text import REPO
+
+EXTENDED_LAB = "02-fashion-mnist-cnn"
+
+
+def answers(lab: str) -> dict:
+    return runpy.run_path(str(REPO / "tests" / "answers" / f"{lab}.py"))
+
+
+def changed(lab: str, transforms: dict) -> dict:
+    """The reference submission with some answer cells transformed."""
+    from autograder.batch.corpus import solution_sources
+
+    sources = solution_sources(lab)
+    return honest(lab, **{cell: transform(sources[cell]) for cell, transform in transforms.items()})
+
+
+def _place(course, student, lab, notebook: dict):
+    folder = course / "submitted" / student / lab
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / released_name(lab)).write_text(json.dumps(notebook))
+
+
+def _rewritten_tests(lab):
+    notebook = with_answers(lab, {})
+    for cell in notebook["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade"):
+            cell["source"] = "pass\n"
+    return notebook
+
+
+def _lost(cells: dict) -> set:
+    return {name for name, score in cells.items() if not score}
+
+
+@pytest.fixture(scope="module", params=[pytest.param(lab, marks=pytest.mark.xdist_group(f"graders-{lab}"))
+                                        for lab in all_labs()])
+def graded(request, tmp_path_factory):
+    lab = request.param
+    cases = answers(lab)
+    submissions = {"reference": honest(lab), "blank": with_answers(lab, {}), "wrong": changed(lab, cases["WRONG"])}
+    plain_course = tmp_path_factory.mktemp(f"plain-{lab}")
+    prepare_course(plain_course)
+    for student, notebook in submissions.items():
+        _place(plain_course, student, lab, notebook)
+    if lab == EXTENDED_LAB:
+        _place(plain_course, "reference-again", lab, honest(lab))
+        _place(plain_course, "rewritten-tests", lab, _rewritten_tests(lab))
+    batch_course = tmp_path_factory.mktemp(f"batch-{lab}")
+    for student, notebook in {**submissions, "tamper": changed(lab, cases["TAMPER"])}.items():
+        _place(batch_course, student, lab, notebook)
+    environment = dict(os.environ, PYTHONPATH=str(REPO), COURSE_DATA="offline", COURSE_BUDGET="smoke")
+    batch = subprocess.Popen([sys.executable, "-m", "autograder.batch", lab, "--course", str(batch_course),
+                              "--workers", "1", "--wall", "600", "--cell-timeout", "300"],
+                             env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) \
+        if isolation_available() else None
+    autograde(plain_course, lab)
+    plain = {row["student"]: row for row in read_grades(plain_course, lab)}
+    statuses = None
+    if batch is not None:
+        output, _ = batch.communicate(timeout=1500)
+        assert batch.returncode == 0, output[-3000:]
+        statuses = {student: json.loads((batch_course / "autograded" / student / lab / "batch-status.json").read_text())
+                    for student in [*submissions, "tamper"]}
+    return lab, cases, plain_course, plain, statuses
+
+
+def _batch(graded):
+    if graded[4] is None:
+        pytest.skip("the batch grader's sandbox needs Linux namespaces as root")
+    return graded[4]
+
+
+def _batch_cells(result) -> dict:
+    return {check["id"]: check["points"] for check in result["checks"]}
+
+
+def test_reference_gets_full_marks_from_plain_nbgrader(graded):
+    lab, _, _, plain, _ = graded
+    row = plain["reference"]
+    assert row["max_score"] > 0 and row["score"] == row["max_score"], f"{lab}: lost {sorted(_lost(row['cells']))}"
+
+
+def test_reference_gets_full_marks_from_the_batch(graded):
+    lab, _, _, plain, _ = graded
+    result = _batch(graded)["reference"]
+    lost = [(c["id"], c["message"]) for c in result["checks"] if not c["points"]]
+    assert result["status"] == "ok" and result["score"] == plain["reference"]["max_score"], f"{lab}: {lost} {result['reasons']}"
+
+
+def test_untouched_lab_gets_zero_from_both(graded):
+    _, _, _, plain, _ = graded
+    assert plain["blank"]["score"] == 0 and len(plain["blank"]["cells"]) == len(plain["reference"]["cells"])
+    blank = _batch(graded)["blank"]
+    assert blank["score"] == 0 and blank["status"] == "unanswered"
+
+
+def test_typical_mistakes_lose_the_same_cells_in_both(graded):
+    lab, cases, _, plain, _ = graded
+    assert _lost(plain["wrong"]["cells"]) == cases["LOSES"], lab
+    result = _batch(graded)["wrong"]
+    assert _batch_cells(result) == plain["wrong"]["cells"], [(c["id"], c["message"]) for c in result["checks"]]
+
+
+def test_tampering_in_the_notebook_gains_nothing_in_the_batch(graded):
+    lab, cases, _, _, _ = graded
+    result = _batch(graded)["tamper"]
+    assert _lost(_batch_cells(result)) == cases["TAMPER_LOSES"], [(c["id"], c["message"]) for c in result["checks"]]
+
+
+def _printed_scores(course, student, lab):
+    (notebook,) = (course / "autograded" / student / lab).glob("*.ipynb")
+    return re.findall(r"(?:accuracy|macro_f1) = [0-9.]+ on", notebook.read_text())
+
+
+def test_grading_is_deterministic(graded):
+    lab, _, course, plain, _ = graded
+    if lab != EXTENDED_LAB:
+        pytest.skip("checked on lab 02")
+    assert plain["reference-again"]["cells"] == plain["reference"]["cells"]
+    first = _printed_scores(course, "reference", lab)
+    assert first and first == _printed_scores(course, "reference-again", lab)
+
+
+def test_rewritten_test_cells_are_restored(graded):
+    lab, _, course, plain, _ = graded
+    if lab != EXTENDED_LAB:
+        pytest.skip("checked on lab 02")
+    assert plain["rewritten-tests"]["score"] == 0
+    (notebook,) = (course / "autograded" / "rewritten-tests" / lab).glob("*.ipynb")
+    assert f'check({lab!r}, "describe"'.replace('"', "'") in notebook.read_text()
+
+
+def test_the_graded_notebook_says_which_data_it_used(graded):
+    lab, _, course, _, _ = graded
+    (notebook,) = (course / "autograded" / "reference" / lab).glob("*.ipynb")
+    text = notebook.read_text()
+    assert "data=offline" in text and "budget=smoke" in text and "OFFLINE" in text

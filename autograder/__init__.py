@@ -1,8 +1,10 @@
-"""Instructor-side grading for the course: never shipped to students.
+"""Instructor-side grading for the course: never shipped to students. Lab-agnostic:
+everything about one lab lives in its folder, ``solutions/<lab>/`` (``labs.py``).
 
-- ``references/``: reference Keras models and training recipes, one module per lab.
-- ``hidden/``: the hidden checks that nbgrader's hidden-test cells call.
-- ``reference_checks``: compare a student model with a reference model.
-- ``metrics`` and ``thresholds``: macro-F1 / confusion matrix against calibrated tables.
-- ``build``, ``calibrate``, ``grade``: the command-line tools (`python -m autograder.X --help`).
+- ``exercise``: the contract, one declaration per graded cell (inputs, call, judge).
+- ``check``: judging saved outputs, and the in-kernel transport for plain nbgrader.
+- ``probe``: the probe cell the batch grader generates from a lab's declarations.
+- ``judges``, ``reference_checks``, ``metrics``, ``thresholds``: what judges share.
+- ``build``, ``calibrate``, ``grade``, ``batch``: the command-line tools
+  (`python -m autograder.X --help`).
 """

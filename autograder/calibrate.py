@@ -54,24 +54,30 @@ def seed_score(reference, metric: str, dataset, budget, seed) -> float:
 
 def all_metrics(reference) -> list:
     """The lab's main metric (if it trains a classifier) and its custom ones."""
-    main_metric = [reference.METRIC] if hasattr(reference, "train") else []
-    return list(dict.fromkeys(main_metric + list(getattr(reference, "SCORES", {}))))
+    return thresholds.lab_metrics(reference.LAB_ID)
 
 
 def calibrate(lab_id: str, data_mode: str, budget_name: str, seeds, margin: float,
-              metric: str | None = None) -> dict:
-    """Score the reference once per seed and return the table entry (not yet stored)."""
+              metric: str | None = None, progress=None) -> dict:
+    """Score the reference once per seed and return the table entry (not yet stored).
+
+    ``progress``: a tqdm bar to advance once per seed (default: a line per seed).
+    """
     reference = reference_module(lab_id)
     metric = metric or reference.METRIC
     budget = BUDGETS[budget_name]
-    dataset = LOADERS[reference.DATASET](mode=data_mode, budget=budget)
+    dataset = LOADERS[reference.DATASET](mode=data_mode, budget=budget, verbose=progress is None)
     scores = {}
     for position, seed in enumerate(seeds, start=1):
         started = time.perf_counter()
         value = seed_score(reference, metric, dataset, budget, seed)
         scores[str(seed)] = round(value, 4)
-        print(f"[{position}/{len(seeds)}] seed {seed}: {metric} = {value:.4f} "
-              f"({time.perf_counter() - started:.1f} s)", flush=True)
+        if progress is None:
+            print(f"[{position}/{len(seeds)}] seed {seed}: {metric} = {value:.4f} "
+                  f"({time.perf_counter() - started:.1f} s)", flush=True)
+        else:
+            progress.set_postfix_str(f"{metric} seed {seed}: {value:.4f}")
+            progress.update()
     worst = min(scores.values())
     return {
         "threshold": round(worst - margin, 4), "worst": worst, "margin": margin, "scores": scores,
@@ -80,6 +86,24 @@ def calibrate(lab_id: str, data_mode: str, budget_name: str, seeds, margin: floa
         "command": f"python -m autograder.calibrate {lab_id} --data {data_mode} --budget {budget_name} "
                    f"--metric {metric} --seeds {' '.join(map(str, seeds))} --margin {margin}",
     }
+
+
+def calibrate_missing(lab_id: str, data_mode: str, budget_name: str, seeds=(0, 1, 2, 3, 4)) -> list:
+    """Calibrate the lab's provisional or missing entries for this data and budget, with a
+    progress bar, and store them with every seed's score. Returns the metrics calibrated."""
+    from tqdm import tqdm
+
+    todo = thresholds.provisional_entries(lab_id, data_mode, budget_name)
+    if not todo:
+        return []
+    key = thresholds.dataset_key(lab_id, data_mode)
+    with tqdm(total=len(todo) * len(seeds), unit="seed", desc=f"calibrating {lab_id}", dynamic_ncols=True) as bar:
+        for metric in todo:
+            entry = calibrate(lab_id, data_mode, budget_name, list(seeds), DEFAULT_MARGINS[budget_name], metric, bar)
+            thresholds.store(lab_id, metric, key, budget_name, entry)
+            tqdm.write(f"{lab_id} {metric} {key}/{budget_name}: seeds {entry['scores']}, "
+                       f"threshold {entry['threshold']:.4f} (stored)")
+    return todo
 
 
 def main(argv=None) -> int:

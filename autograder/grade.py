@@ -113,6 +113,18 @@ def write_csv(rows: list, path: Path) -> None:
     temporary.replace(path)
 
 
+def settle_thresholds(lab: str, calibrate_missing: bool) -> None:
+    """Calibrate the lab's provisional thresholds for this data and budget, or warn about them."""
+    from autograder import calibrate, thresholds
+
+    data_mode, budget = data_mode_from_env(), budget_from_env().name
+    if calibrate_missing:
+        calibrate.calibrate_missing(lab, data_mode, budget)
+    warning = thresholds.provisional_warning(lab, data_mode, budget)
+    if warning:
+        print(warning, file=sys.stderr)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m autograder.grade", description=__doc__,
@@ -129,6 +141,9 @@ def main(argv=None) -> int:
                         help="a folder of submissions laid out <student>/<lab>/<notebook>.ipynb "
                              "(as nbgrader's submitted/); copied into the course before grading")
     parser.add_argument("--csv", type=Path, help="where to write the grades (default <course>/grades.csv)")
+    parser.add_argument("--calibrate-missing", action="store_true",
+                        help="before grading, calibrate every threshold that is provisional or missing for "
+                             "this data and budget (5 seeds of the reference; stored in the lab's table)")
     args = parser.parse_args(argv)
 
     labs = args.labs or all_labs()
@@ -147,6 +162,7 @@ def main(argv=None) -> int:
             if lab in labs:
                 submit(course, student, lab, notebook)
     for lab in labs:
+        settle_thresholds(lab, args.calibrate_missing)
         if args.reference:
             for notebook in sorted((REPO / "solutions" / lab).glob("*.ipynb")):
                 submit(course, REFERENCE_STUDENT, lab, notebook)

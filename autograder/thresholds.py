@@ -55,3 +55,63 @@ def store(lab_id: str, metric: str, dataset_key: str, budget_name: str, entry: d
     temporary.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
     temporary.replace(path)
     return path
+
+
+def reference_facts(lab_id: str) -> dict:
+    """DATASET, METRIC, whether it defines ``train``, and the SCORES names of a lab's
+    reference, read from its syntax: no TensorFlow import, so a grader starts fast."""
+    import ast
+
+    tree = ast.parse((labs.folder(lab_id) / "reference.py").read_text())
+    facts = {"DATASET": None, "METRIC": None, "train": False, "SCORES": []}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "train":
+            facts["train"] = True
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            if name in ("DATASET", "METRIC") and isinstance(node.value, ast.Constant):
+                facts[name] = node.value.value
+            elif name == "SCORES" and isinstance(node.value, ast.Dict):
+                facts["SCORES"] = [key.value for key in node.value.keys if isinstance(key, ast.Constant)]
+    return facts
+
+
+def dataset_key(lab_id: str, data_mode: str) -> str:
+    """The table's data key for a lab in a data mode, without loading any data."""
+    from coursekit.data import OFFLINE_KEY
+
+    return OFFLINE_KEY if data_mode == "offline" else reference_facts(lab_id)["DATASET"]
+
+
+def lab_metrics(lab_id: str) -> list:
+    """The metrics a lab is graded on: its classifier's (if it trains one) and its custom ones."""
+    facts = reference_facts(lab_id)
+    return list(dict.fromkeys(([facts["METRIC"]] if facts["train"] else []) + facts["SCORES"]))
+
+
+def required_entries(lab_id: str) -> list:
+    """Every (metric, data key, budget) the lab can be graded on: all must be in its table."""
+    from coursekit.lab import BUDGETS, DATA_MODES
+
+    return [(metric, dataset_key(lab_id, mode), budget) for metric in lab_metrics(lab_id)
+            for mode in DATA_MODES for budget in sorted(BUDGETS)]
+
+
+def provisional_entries(lab_id: str, data_mode: str, budget_name: str) -> list:
+    """The metrics whose entry for this data mode and budget is provisional or missing."""
+    key = f"{dataset_key(lab_id, data_mode)}/{budget_name}"
+    table = load_table(lab_id)["metrics"]
+    return [metric for metric in lab_metrics(lab_id)
+            if table.get(metric, {}).get(key, {"provisional": True}).get("provisional")]
+
+
+def provisional_warning(lab_id: str, data_mode: str, budget_name: str) -> str | None:
+    """A warning for graders when some of the lab's thresholds were not calibrated, else None."""
+    metrics = provisional_entries(lab_id, data_mode, budget_name)
+    if not metrics:
+        return None
+    return (f"WARNING: {lab_id} is graded with provisional (uncalibrated) thresholds for {', '.join(metrics)} "
+            f"on data={data_mode} budget={budget_name}. Grades that depend on them are estimates; "
+            f"add --calibrate-missing to calibrate them first (5 seeds of the reference), or run "
+            f"`python -m autograder.calibrate {lab_id} --data {data_mode} --budget {budget_name} --metric all "
+            f"--seeds 0 1 2 3 4`.")

@@ -5,6 +5,18 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+INSTRUCTOR_FILES = ("reference.py", "exercises.py")
+
+
+def instructor_sources(root: Path = REPO) -> list:
+    """Every lab's reference and exercise declarations: instructor side only."""
+    return sorted(path for path in (root / "solutions").glob("*/*.py") if path.name in INSTRUCTOR_FILES)
+
+
+def notebook_sources(root: Path = REPO) -> list:
+    """Every lab's notebook script and its built nbgrader source notebook."""
+    return sorted([*(path for path in (root / "solutions").glob("*/*.py") if path.name not in INSTRUCTOR_FILES),
+                   *(root / "solutions").glob("*/*.ipynb")])
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
 
 
@@ -26,13 +38,22 @@ def secret_lines(root: Path = REPO) -> set:
     A line that the public part of any lab also shows (given code) is not secret.
     """
     secret, public = set(), set()
-    for script in (root / "solutions").glob("*/*.py"):
-        text = script.read_text()
+    for script in notebook_sources(root):
+        text = normalized_text(script)
         for _, body in REGION.findall(text):
             secret.update(line.strip() for line in body.splitlines()
                           if len(line.strip()) >= 12 and not line.strip().startswith("#"))
         public.update(line.strip() for line in REGION.sub("", text).splitlines())
     return secret - public
+
+
+def normalized_text(path: Path) -> str:
+    """A notebook script as it is; a notebook as its cells' sources, one after another."""
+    if path.suffix != ".ipynb":
+        return path.read_text()
+    import json
+
+    return "\n".join("".join(cell["source"]) for cell in json.loads(path.read_text())["cells"])
 
 
 def leaks(text: str, secrets: set) -> list:
@@ -43,6 +64,6 @@ def leaks(text: str, secrets: set) -> list:
 def shared_runs(text: str, source: str, length: int = 2) -> list:
     """Runs of ``length`` consecutive non-trivial lines of ``source`` that occur in ``text``."""
     def runs(lines):
-        lines = [line for line in lines if len(line) > 8 and not line.startswith(("#", '"""'))]
+        lines = [line for line in lines if len(line) > 8 and not line.startswith(("#", '"""', "import ", "from "))]
         return {tuple(lines[i:i + length]) for i in range(len(lines) - length + 1)}
     return sorted(runs(normalized_lines(text)) & runs(normalized_lines(source)))

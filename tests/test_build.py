@@ -11,7 +11,7 @@ LAB_NOTEBOOKS = sorted((REPO / "labs").glob("*/*.ipynb"))
 
 
 def test_every_solution_has_a_lab():
-    solutions = sorted(path.parent.name for path in (REPO / "solutions").glob("*/*.py"))
+    solutions = sorted(path.parent.name for path in (REPO / "solutions").glob("*/*.ipynb"))
     assert solutions == sorted(path.parent.name for path in LAB_NOTEBOOKS)
     assert len(solutions) >= 2
 
@@ -23,7 +23,7 @@ def test_committed_notebooks_are_not_stale():
 
 def test_secret_lines_are_found_in_solutions():
     secrets = secret_lines()
-    assert "return b + x @ w" in secrets and "hidden.check_macro_f1(model)" in secrets
+    assert "return b + x @ w" in secrets and "check('02-fashion-mnist-cnn', 'macro_f1', globals())" in secrets
     assert len(secrets) > 40
 
 
@@ -59,4 +59,33 @@ def test_a_test_cell_without_points_is_refused(tmp_path):
     script = tmp_path / "lab.py"
     script.write_text('# %% kind="test" id="x"\nassert True\n')
     with pytest.raises(ValueError, match="test cell 'x' needs points=N"):
+        to_nbgrader_notebook(script)
+
+
+def _lab_folder(tmp_path, declared: str, test_cell: str):
+    folder = tmp_path / "99-toy"
+    folder.mkdir()
+    (folder / "exercises.py").write_text(declared)
+    script = folder / "toy.py"
+    script.write_text('# %% kind="solution"\nx = 1\n\n' + test_cell)
+    return script
+
+
+def test_the_build_writes_each_hidden_region_from_the_declaration(tmp_path):
+    script = _lab_folder(tmp_path, "class x(Exercise):\n    pass\n", '# %% kind="test" id="x" points=1\nassert x == 1\n')
+    (test,) = [cell for cell in to_nbgrader_notebook(script).cells if cell.metadata["nbgrader"]["grade"]]
+    assert test.source.endswith("### BEGIN HIDDEN TESTS\nfrom autograder.check import check\n"
+                                "check('99-toy', 'x', globals())\n### END HIDDEN TESTS")
+
+
+def test_a_test_cell_without_a_declaration_is_refused(tmp_path):
+    script = _lab_folder(tmp_path, "class y(Exercise):\n    pass\n", '# %% kind="test" id="x" points=1\nassert x == 1\n')
+    with pytest.raises(ValueError, match="test cells without a declaration in exercises.py: x"):
+        to_nbgrader_notebook(script)
+
+
+def test_a_hand_written_hidden_region_is_refused(tmp_path):
+    script = _lab_folder(tmp_path, "class x(Exercise):\n    pass\n",
+                         '# %% kind="test" id="x" points=1\n### BEGIN HIDDEN TESTS\nassert x\n### END HIDDEN TESTS\n')
+    with pytest.raises(ValueError, match="the build writes it from exercises.py"):
         to_nbgrader_notebook(script)

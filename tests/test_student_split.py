@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from solution_text import REGION, REPO, shared_runs
+from solution_text import REGION, REPO, instructor_sources, notebook_sources, shared_runs
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def test_student_wheel_contains_only_the_kit(student_wheel):
 
 
 def test_student_wheel_holds_no_solution_text(student_wheel):
-    regions = [body for script in (REPO / "solutions").glob("*/*.py")
+    regions = [body for script in notebook_sources() if script.suffix == ".py"
                for _, body in REGION.findall(script.read_text())]
     assert len(regions) > 20
     with zipfile.ZipFile(student_wheel) as archive:
@@ -47,7 +47,7 @@ def test_student_kit_never_imports_the_autograder():
 
 
 def test_reference_code_lives_only_on_the_instructor_side():
-    references = [path.read_text() for path in (REPO / "autograder" / "references").glob("*.py")]
+    references = [path.read_text() for path in instructor_sources()]
     assert len(references) >= 3
     for path in [*(REPO / "coursekit").rglob("*.py"), *(REPO / "labs").rglob("*.ipynb")]:
         for reference in references:
@@ -55,6 +55,6 @@ def test_reference_code_lives_only_on_the_instructor_side():
 
 
 def test_run_detector_catches_copied_reference_code():
-    reference = (REPO / "autograder" / "references" / "lab02.py").read_text()
+    reference = (REPO / "solutions" / "02-fashion-mnist-cnn" / "reference.py").read_text()
     body = reference[reference.index("def most_confused_pairs"):]
     assert shared_runs("something\n" + body, reference)

@@ -7,14 +7,30 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from autograder import metrics, thresholds
+from autograder import labs, metrics, thresholds
 from coursekit.data import ImageDataset
 
-LABS = sorted(path.stem for path in thresholds.TABLE_DIR.glob("*.json"))
+LABS = labs.all_labs()
 
 
-def test_the_flagship_labs_have_tables():
-    assert {"01-keras-basics", "02-fashion-mnist-cnn"} <= set(LABS)
+def test_every_lab_has_a_table():
+    assert LABS and all(thresholds.table_path(lab).exists() for lab in LABS)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_metric_has_an_entry_for_every_data_set_and_budget(lab):
+    """Grading never meets a missing threshold: each (metric, data, budget) has an entry."""
+    table = thresholds.load_table(lab)["metrics"]
+    required = thresholds.required_entries(lab)
+    assert len(required) >= 4
+    missing = [entry for entry in required if f"{entry[1]}/{entry[2]}" not in table.get(entry[0], {})]
+    assert missing == []
+
+
+def test_provisional_entries_are_announced():
+    warning = thresholds.provisional_warning("02-fashion-mnist-cnn", "keras", "full")
+    assert "provisional" in warning and "--calibrate-missing" in warning and "macro_f1" in warning
+    assert thresholds.provisional_warning("02-fashion-mnist-cnn", "offline", "smoke") is None
 
 
 @pytest.mark.parametrize("lab", LABS)
@@ -40,11 +56,11 @@ def test_offline_tables_cover_both_budgets(lab):
 
 def test_missing_threshold_says_how_to_calibrate():
     with pytest.raises(thresholds.MissingThreshold, match="calibrate it with `python -m autograder.calibrate 02-fashion-mnist-cnn"):
-        thresholds.lookup("02-fashion-mnist-cnn", "macro_f1", "fashion_mnist", "smoke")
+        thresholds.lookup("02-fashion-mnist-cnn", "macro_f1", "cifar10", "smoke")
 
 
 def test_store_keeps_other_entries(tmp_path, monkeypatch):
-    monkeypatch.setattr(thresholds, "TABLE_DIR", tmp_path)
+    monkeypatch.setattr(thresholds, "table_path", lambda lab: tmp_path / f"{lab}.json")
     thresholds.store("lab", "accuracy", "a", "full", {"threshold": 0.5})
     thresholds.store("lab", "accuracy", "b", "smoke", {"threshold": 0.4})
     table = json.loads((tmp_path / "lab.json").read_text())
@@ -63,7 +79,7 @@ class Constant(keras.Model):
 
 
 def test_metric_below_threshold_fails_with_both_numbers(tmp_path, monkeypatch):
-    monkeypatch.setattr(thresholds, "TABLE_DIR", tmp_path)
+    monkeypatch.setattr(thresholds, "table_path", lambda lab: tmp_path / f"{lab}.json")
     thresholds.store("lab", "macro_f1", "toy", "smoke", {"threshold": 0.5, "provisional": False})
     rng = np.random.default_rng(0)
     dataset = ImageDataset("toy", "toy data", None, None, rng.integers(0, 256, (40, 28, 28), dtype=np.uint8),

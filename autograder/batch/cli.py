@@ -33,7 +33,7 @@ from autograder.batch.feedback import write_feedback
 from autograder import labs
 from autograder.batch.pipeline import Job, grade_submission, graded_cells
 from autograder.batch.sandbox import Limits, isolation_available
-from autograder.grade import REPO, grading_environment, nbgrader, prepare_course
+from autograder.grade import REPO, grading_environment, nbgrader, prepare_course, settle_thresholds
 from coursekit.lab import budget_from_env, data_mode_from_env
 
 ENVIRONMENT_NAMES = ("COURSE_DATA", "COURSE_BUDGET", "COURSE_DATA_MIRROR", "KERAS_HOME")
@@ -172,6 +172,9 @@ def main(argv=None) -> int:
                         "workers must see the course folder at the same path")
     parser.add_argument("--db", help="gradebook SQLAlchemy URL (default sqlite:///<course>/gradebook.db)")
     parser.add_argument("--force", action="store_true", help="regrade submissions that are already graded")
+    parser.add_argument("--calibrate-missing", action="store_true",
+                        help="before grading, calibrate every threshold that is provisional or missing for "
+                             "this data and budget (5 seeds of the reference; stored in the lab's table)")
     parser.add_argument("--memory", type=parse_size, default=Limits.memory, help="memory per submission (6G)")
     parser.add_argument("--wall", type=int, default=Limits.wall_seconds, help="wall-time seconds per submission")
     parser.add_argument("--cpu", type=int, default=Limits.cpu_seconds, help="CPU seconds per submission")
@@ -203,6 +206,7 @@ def main(argv=None) -> int:
             parser.error(f"--zip {args.zip}: no such file")
         collect_zip(course, args.lab, args.zip.resolve(), args.zip_regexp)
     register_lab(course, args.lab, db_url, releases[0])
+    settle_thresholds(args.lab, args.calibrate_missing)
     limits = Limits(args.memory, args.cpu, args.wall, args.cell_timeout, args.processes, args.file_size)
     environment = tuple((name, os.environ[name]) for name in ENVIRONMENT_NAMES if name in os.environ)
     jobs = find_jobs(course, args.lab, releases[0], limits, environment)

@@ -6,6 +6,7 @@ status and plain-language reasons, so a batch always completes.
 """
 
 import dataclasses
+import hashlib
 import os
 import shutil
 import signal
@@ -22,6 +23,7 @@ from autograder.check import judge_folder
 from autograder.probe import probe_source
 
 PROBE_MARK = "grader-probe"
+MAX_NOTEBOOK_BYTES = 64 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,10 +164,14 @@ def grade_submission(job: Job) -> dict:
     release = nbformat.read(job.release, as_version=4)
     cells = graded_cells(release)
     submission = Path(job.submission)
-    if not submission.is_file():
+    if not submission.is_symlink() and not submission.exists():
         return _result(job, "missing", ["no notebook was submitted"], _zero(cells, "no submission"), started)
-    raw = submission.read_bytes()
-    fingerprint = artifacts.sha256(submission)
+    try:
+        raw = artifacts.read_regular(submission, MAX_NOTEBOOK_BYTES)
+    except artifacts.ArtifactError as error:
+        reason = f"the submitted notebook was not read: {error}"
+        return _result(job, "invalid-notebook", [reason], _zero(cells, reason), started)
+    fingerprint = hashlib.sha256(raw).hexdigest()
     try:
         assembly = assemble(raw, release)
     except UnreadableNotebook as error:

@@ -55,10 +55,6 @@ def neuron(x, w, b):
 
 # %% kind="test" id="neuron" points=1
 check_array("neuron", neuron(np.array([[1.0, 2.0], [0.0, -1.0]]), np.array([0.5, -1.0]), 2.0), [0.5, 3.0])
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab01 as hidden
-hidden.check_neuron(neuron)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # Sigmoid $\sigma(s) = 1/(1+e^{-s})$ and ReLU $\max(0, s)$. Their derivatives tell how much
@@ -98,10 +94,6 @@ check_array("sigmoid", sigmoid(s), keras.activations.sigmoid(s))
 check_array("relu", relu(s), keras.activations.relu(s))
 check_array("sigmoid_derivative at 0", sigmoid_derivative(np.array([0.0])), [0.25])
 check_array("relu_derivative", relu_derivative(np.array([-1.0, 0.0, 2.0])), [0.0, 0.0, 1.0])
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab01 as hidden
-hidden.check_activations(sigmoid, relu, sigmoid_derivative, relu_derivative)
-### END HIDDEN TESTS
 
 # %%
 s = np.linspace(-8, 8, 400)
@@ -153,20 +145,12 @@ def softmax_cross_entropy_gradient(logits, targets):
 # %% kind="test" id="softmax" points=2
 logits = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [1000.0, 0.0, -1000.0]])
 check_array("softmax", softmax(logits), keras.activations.softmax(logits))
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab01 as hidden
-hidden.check_softmax(softmax)
-### END HIDDEN TESTS
 
 # %% kind="test" id="cross_entropy" points=1
 targets = np.eye(3)[[2, 0]]
 predictions = np.array([[0.1, 0.2, 0.7], [0.5, 0.25, 0.25]])
 check_array("cross_entropy", cross_entropy(targets, predictions),
             np.mean(keras.losses.categorical_crossentropy(targets, predictions)))
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab01 as hidden
-hidden.check_cross_entropy(cross_entropy)
-### END HIDDEN TESTS
 
 # %% kind="test" id="gradient" points=2
 import tensorflow as tf
@@ -178,10 +162,6 @@ with tf.GradientTape() as tape:
     loss = tf.reduce_sum(keras.losses.categorical_crossentropy(targets, tf.nn.softmax(variable)))
 check_array("softmax_cross_entropy_gradient", softmax_cross_entropy_gradient(logits, targets),
             tape.gradient(loss, variable).numpy())
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab01 as hidden
-hidden.check_softmax_cross_entropy_gradient(softmax_cross_entropy_gradient)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 3. Online, mini-batch and full-batch learning
@@ -202,10 +182,6 @@ def updates_per_epoch(n_samples, batch_size):
 # %% kind="test" id="updates" points=1
 check_value("updates_per_epoch(60000, 1)", updates_per_epoch(60000, 1), 60000)
 check_value("updates_per_epoch(60000, 128)", updates_per_epoch(60000, 128), 469)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab01 as hidden
-hidden.check_updates_per_epoch(updates_per_epoch)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 4. The data
@@ -236,10 +212,6 @@ check_value("x_train.shape[1:]", x_train.shape[1:], (28, 28, 1))
 check_value("x_train.dtype", str(x_train.dtype), "float32")
 check_array("largest pixel of x_train", x_train.max(), 1.0)
 check_array("one-hot row sums", y_train.sum(axis=1), np.ones(len(y_train)))
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab01 as hidden
-hidden.check_preprocess(preprocess)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # Online vs mini-batch vs full-batch on a softmax regression (one Dense layer), the same
@@ -322,10 +294,6 @@ check_model_layers(model, [
 check_value("optimizer", type(model.optimizer).__name__, "Adadelta")
 check_array("optimizer learning rate", float(model.optimizer.learning_rate), 1.0)
 check_value("loss", model.loss, "categorical_crossentropy")
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab01 as hidden
-hidden.check_model(build_model)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # Train with `fit(batch_size, epochs, validation_data)` and look at the learning curves,
@@ -343,7 +311,3 @@ print(f"Test loss {test_loss:.4f}, test accuracy {test_accuracy:.4f} ({data.desc
 
 # %% kind="test" id="accuracy" points=3
 check_at_least("test accuracy", test_accuracy, 0.3, hint="chance is 0.1; is the model trained?")
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab01 as hidden
-hidden.check_accuracy(model)
-### END HIDDEN TESTS

@@ -1,0 +1,185 @@
+"""Lab 01's graded exercises, one declaration per nbgrader grade_id (see autograder/exercise.py)."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from autograder.exercise import Exercise, Failure, probe_helper
+from autograder.judges import classifier_report, field, same_array, same_model, same_value
+from coursekit.data import LOADERS
+from coursekit.lab import budget_from_env
+
+from . import LAB_ID, reference
+
+
+@probe_helper
+def hidden_rng(salt):
+    """Fixed random inputs, different from the ones the visible checks use."""
+    return np.random.default_rng(1000 + salt)
+
+
+@probe_helper
+def one_hot(labels, classes):
+    return np.eye(classes)[labels]
+
+
+@probe_helper
+def loss_name(loss):
+    """A compiled loss as plain text: the string itself, or the name of the loss object/function."""
+    if isinstance(loss, str):
+        return loss
+    return str(getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__)
+
+
+class neuron(Exercise):
+    """A neuron's weighted sum on a batch of 5 inputs."""
+
+    def inputs():
+        return {"x": hidden_rng(1).normal(size=(5, 7)), "w": hidden_rng(2).normal(size=7), "b": 0.3}
+
+    def call(inputs, neuron):
+        return neuron(inputs["x"], inputs["w"], inputs["b"])
+
+    def judge(outputs, inputs):
+        same_array("neuron(x, w, b) on a batch of 5", outputs, reference.neuron(inputs["x"], inputs["w"], inputs["b"]))
+
+
+class activations(Exercise):
+    """Sigmoid, ReLU and their derivatives on s from -30 to 30."""
+
+    def inputs():
+        return {"s": np.linspace(-30, 30, 121)}
+
+    def call(inputs, sigmoid, relu, sigmoid_derivative, relu_derivative):
+        s = inputs["s"]
+        return {"sigmoid": sigmoid(s), "relu": relu(s),
+                "sigmoid_derivative": sigmoid_derivative(s), "relu_derivative": relu_derivative(s)}
+
+    def judge(outputs, inputs):
+        s = inputs["s"]
+        logistic = 1 / (1 + np.exp(-s))
+        same_array("sigmoid", field(outputs, "sigmoid"), np.asarray(keras.activations.sigmoid(s)))
+        same_array("relu", field(outputs, "relu"), np.maximum(s, 0))
+        same_array("sigmoid_derivative", field(outputs, "sigmoid_derivative"), logistic * (1 - logistic), atol=1e-9)
+        same_array("relu_derivative (0 at s <= 0)", field(outputs, "relu_derivative"), (s > 0).astype(float))
+
+
+class softmax(Exercise):
+    """Softmax of a batch of logits, and of very large logits."""
+
+    def inputs():
+        return {"logits": hidden_rng(3).normal(scale=4, size=(6, 10)),
+                "huge": np.array([[1000.0, 999.0, 0.0], [-1000.0, -1001.0, -1002.0]])}
+
+    def call(inputs, softmax):
+        return {"logits": softmax(inputs["logits"]), "huge": softmax(inputs["huge"])}
+
+    def judge(outputs, inputs):
+        same_array("softmax", field(outputs, "logits", "softmax's outputs"),
+                   np.asarray(keras.activations.softmax(inputs["logits"])))
+        same_array("softmax of very large logits (shift by the row maximum)", field(outputs, "huge", "softmax's outputs"),
+                   reference.softmax(inputs["huge"]))
+
+
+class cross_entropy(Exercise):
+    """Mean cross-entropy of a batch of 12 predictions."""
+
+    def inputs():
+        targets = one_hot(hidden_rng(4).integers(0, 10, 12), 10)
+        logits = hidden_rng(5).normal(size=(12, 10))
+        exponentials = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return {"targets": targets, "predictions": exponentials / exponentials.sum(axis=-1, keepdims=True)}
+
+    def call(inputs, cross_entropy):
+        return cross_entropy(inputs["targets"], inputs["predictions"])
+
+    def judge(outputs, inputs):
+        expected = float(np.mean(keras.losses.categorical_crossentropy(inputs["targets"], inputs["predictions"])))
+        same_array("cross_entropy (mean over the batch)", outputs, expected)
+
+
+class gradient(Exercise):
+    """The gradient of the summed softmax cross-entropy with respect to the logits."""
+
+    def inputs():
+        return {"logits": hidden_rng(6).normal(size=(9, 10)), "targets": one_hot(hidden_rng(7).integers(0, 10, 9), 10)}
+
+    def call(inputs, softmax_cross_entropy_gradient):
+        return softmax_cross_entropy_gradient(inputs["logits"], inputs["targets"])
+
+    def judge(outputs, inputs):
+        variable = tf.Variable(inputs["logits"])
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(keras.losses.categorical_crossentropy(inputs["targets"], tf.nn.softmax(variable)))
+        same_array("gradient of summed softmax cross-entropy w.r.t. logits", outputs,
+                   tape.gradient(loss, variable).numpy(), atol=1e-6)
+
+
+class updates(Exercise):
+    """updates_per_epoch for online, mini-batch and full-batch learning, and uneven last batches."""
+
+    def inputs():
+        return {"cases": [[60000, 1], [60000, 128], [60000, 60000], [1000, 33], [10, 3]]}
+
+    def call(inputs, updates_per_epoch):
+        return [updates_per_epoch(n_samples, batch_size) for n_samples, batch_size in inputs["cases"]]
+
+    def judge(outputs, inputs):
+        for (n_samples, batch_size), found in zip(inputs["cases"], outputs):
+            same_value(f"updates_per_epoch({n_samples}, {batch_size})", found, -(-n_samples // batch_size))
+
+
+class preprocess(Exercise):
+    """preprocess on 7 random images and labels."""
+
+    def inputs():
+        return {"images": hidden_rng(8).integers(0, 256, size=(7, 28, 28), dtype=np.uint8),
+                "labels": hidden_rng(9).integers(0, 10, size=7).astype(np.uint8)}
+
+    def call(inputs, preprocess):
+        return list(preprocess(inputs["images"], inputs["labels"]))
+
+    def judge(outputs, inputs):
+        if not isinstance(outputs, list) or len(outputs) != 2:
+            raise Failure("preprocess should return a pair (images, one-hot labels)")
+        images, labels = outputs
+        expected_images, expected_labels = reference.preprocess(inputs["images"], inputs["labels"])
+        dtype = np.asarray(images).dtype
+        if dtype != np.float32:
+            raise Failure(f"preprocess: images should be float32, found {dtype}")
+        same_array("preprocess images", images, expected_images)
+        same_array("preprocess one-hot labels", labels, expected_labels)
+
+
+class model(Exercise):
+    """build_model's network against the CNN-MNIST example of lecture 004, and how compile_model compiles it."""
+
+    def inputs():
+        return {}
+
+    def call(inputs, build_model, compile_model):
+        compiled = compile_model(build_model())
+        optimizer = compiled.optimizer
+        return {"model": build_model(), "loss": loss_name(compiled.loss),
+                "optimizer": type(optimizer).__name__,
+                "learning_rate": float(optimizer.learning_rate) if optimizer is not None else float("nan")}
+
+    def judge(outputs, inputs):
+        same_model(field(outputs, "model", "build_model's answer"), reference.build_cnn_mnist())
+        same_value("compile_model's optimizer", field(outputs, "optimizer"), "Adadelta")
+        same_array("compile_model's optimizer learning rate", field(outputs, "learning_rate"), 1.0)
+        same_value("compile_model's loss", field(outputs, "loss"), "categorical_crossentropy")
+
+
+class accuracy(Exercise):
+    """The trained model's accuracy on the grader's own copy of the held-out digits."""
+
+    def inputs():
+        return {}
+
+    def call(inputs, model):
+        return model
+
+    def judge(outputs, inputs):
+        dataset = LOADERS[reference.DATASET](budget=budget_from_env(), verbose=False)
+        return classifier_report(LAB_ID, reference.METRIC, outputs, dataset)

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from autograder.batch import store
 from autograder.batch.feedback import write_feedback
 from autograder import labs
-from autograder.batch.pipeline import Job, grade_submission, graded_cells
+from autograder.batch.pipeline import Job, grade_safely, grader_error, graded_cells
 from autograder.batch.sandbox import Limits, isolation_available
 from autograder.grade import REPO, grading_environment, nbgrader, prepare_course, settle_thresholds
 from coursekit.lab import budget_from_env, data_mode_from_env
@@ -97,15 +97,44 @@ def register_lab(course: Path, lab: str, db_url: str, release: Path, attempts: i
     raise SystemExit(failure)
 
 
+def _lab_cells_in(path: Path, wanted: set) -> int:
+    """How many of the lab's nbgrader cell ids a notebook holds (0 if it cannot be read)."""
+    from autograder.batch.artifacts import ArtifactError, read_regular
+    from autograder.batch.assemble import UnreadableNotebook, _grade_id, read_submission
+
+    try:
+        content = read_submission(read_regular(path, 64 << 20))
+    except (ArtifactError, UnreadableNotebook):
+        return 0
+    return len({_grade_id(cell) for cell in content["cells"]} & wanted)
+
+
+def choose_notebook(folder: Path, release: Path, wanted: set) -> tuple:
+    """(the notebook to grade, a note for the student or "") in one submission folder.
+
+    The release's own name wins; otherwise the notebook holding most of the lab's cells.
+    """
+    notebooks = sorted(path for path in folder.glob("*.ipynb") if not path.name.startswith("."))
+    if len(notebooks) <= 1:
+        return (notebooks[0] if notebooks else folder / release.name), ""
+    others = ", ".join(path.name for path in notebooks if path.name != release.name)
+    if (folder / release.name) in notebooks:
+        return folder / release.name, f"graded {release.name}, the lab's notebook; not graded: {others}"
+    best = max(notebooks, key=lambda path: (_lab_cells_in(path, wanted), path.stat().st_mtime))
+    rest = ", ".join(path.name for path in notebooks if path != best)
+    return best, f"graded {best.name}, the notebook holding most of the lab's cells; not graded: {rest}"
+
+
 def find_jobs(course: Path, lab: str, release: Path, limits: Limits, environment) -> list:
+    import nbformat
+
+    wanted = {grade_id for grade_id, _ in graded_cells(nbformat.read(release, as_version=4))}
     folders = sorted(path for path in (course / "submitted").glob(f"*/{lab}") if path.is_dir())
     jobs = []
-    for slot, folder in enumerate(folders):
-        notebooks = sorted(folder.glob("*.ipynb"))
-        submission = folder / release.name if (folder / release.name).exists() else \
-            (notebooks[0] if notebooks else folder / release.name)
+    for folder in folders:
+        submission, note = choose_notebook(folder, release, wanted)
         jobs.append(Job(lab, folder.parent.name, str(submission), str(course), str(release), limits,
-                        slot % 1000, environment))
+                        environment, note))
     return jobs
 
 
@@ -134,14 +163,37 @@ def run_jobs(jobs, workers: int, dask_address: str | None):
         from distributed import Client, as_completed as dask_completed
 
         with Client(dask_address) as client:
-            futures = client.map(grade_submission, jobs, pure=False)
+            futures = client.map(grade_safely, jobs, pure=False)
+            by_key = {future.key: job for future, job in zip(futures, jobs)}
             for future in dask_completed(futures):
-                yield future.result()
+                try:
+                    yield future.result()
+                except Exception as error:  # the worker itself died
+                    yield grader_error(by_key[future.key], error)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(grade_submission, job) for job in jobs]
+        futures = {pool.submit(grade_safely, job): job for job in jobs}
         for future in as_completed(futures):
-            yield future.result()
+            try:
+                yield future.result()
+            except Exception as error:  # the worker process itself died (e.g. killed for memory)
+                yield grader_error(futures[future], error)
+
+
+def keep(course: Path, db_url: str, notebook_id: str, result: dict) -> None:
+    """Gradebook row, feedback page, then status file (which marks the submission done).
+    A failure to store one submission is reported in its result, never ends the batch."""
+    for step, action in (("gradebook", lambda: store.record(db_url, notebook_id, result)),
+                         ("feedback page", lambda: write_feedback(course, result))):
+        try:
+            action()
+        except Exception as error:
+            result["reasons"].append(f"the {step} could not be written ({type(error).__name__}: {str(error)[:200]})")
+            result["status"] = "grader-error"
+    try:
+        store.save_status(course, result)
+    except OSError as error:
+        result["reasons"].append(f"the status file could not be written ({error.strerror})")
 
 
 def summary_table(results: list) -> str:
@@ -225,9 +277,7 @@ def main(argv=None) -> int:
     notebook_id = releases[0].stem
     with tqdm(total=len(todo), unit="submission", dynamic_ncols=True) as progress:
         for result in run_jobs(todo, args.workers, args.dask):
-            store.record(db_url, notebook_id, result)
-            write_feedback(course, result)
-            store.save_status(course, result)
+            keep(course, db_url, notebook_id, result)
             results.append(result)
             progress.set_postfix_str(f"{result['student']}: {result['score']:g}/{result['max_score']:g} {result['status']}")
             progress.update()

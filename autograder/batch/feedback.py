@@ -16,7 +16,7 @@ from autograder.batch.store import write_atomically
 
 STYLE = ("body{font-family:sans-serif;max-width:62em;margin:2em auto;line-height:1.4;color:#222}"
          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.35em .7em;vertical-align:top}"
-         ".pass{color:#060}.fail{color:#a00}.grade{font-size:1.4em}.run{color:#555}"
+         ".pass{color:#060}.fail{color:#a00;white-space:pre-wrap}.grade{font-size:1.4em}.run{color:#555}"
          "img{max-width:100%}.id{color:#777;font-family:monospace;font-size:.85em}")
 
 RUN_WORDS = {  # status -> how the run went, in words that cannot be read as the grade
@@ -32,6 +32,7 @@ RUN_WORDS = {  # status -> how the run went, in words that cannot be read as the
     "tests-never-ran": "Some test cells never ran.",
     "unanswered": "No answer cell was changed, so the notebook was not run.",
     "missing": "No notebook was submitted.",
+    "grader-error": "The grader failed on this submission; your instructor will look at it.",
 }
 
 

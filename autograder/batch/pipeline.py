@@ -18,6 +18,7 @@ import nbformat
 from autograder import labs
 from autograder.batch import artifacts
 from autograder.batch.assemble import UnreadableNotebook, assemble
+from autograder.batch.judging import judge_in_child
 from autograder.batch.sandbox import Limits, run_notebook
 from autograder.check import judge_folder
 from autograder.probe import probe_source
@@ -34,8 +35,8 @@ class Job:
     course: str
     release: str     # path of the released (student) notebook
     limits: Limits
-    slot: int
     environment: tuple = ()  # (name, value) pairs, e.g. COURSE_DATA; same on every worker
+    note: str = ""  # how the notebook was chosen, when the folder held several
 
 
 RUN_FAILURES = (  # (text in the runner's log or outputs, status, reason)
@@ -64,6 +65,7 @@ def graded_cells(release) -> list:
 
 def _result(job, status, reasons, checks, started, **extra):
     score = sum(check["points"] for check in checks)
+    reasons = [*reasons, job.note] if job.note else reasons
     return {"lab": job.lab, "student": job.student, "status": status, "reasons": reasons, "checks": checks,
             "score": score, "max_score": sum(check["max_points"] for check in checks),
             "seconds": round(time.perf_counter() - started, 2), **extra}
@@ -77,6 +79,10 @@ def _diagnose(run, executed, graded_ids) -> tuple:
     """(status, reasons) from how the run ended."""
     if run.timed_out:
         return "timeout", [f"the notebook did not finish within the wall-time limit ({run.wall_seconds:.0f} s)"]
+    if run.out_of_memory:
+        return "out-of-memory", [f"the notebook used more than its memory limit "
+                                 f"({run.peak_memory / (1 << 30):.1f} GiB at its peak); a process was stopped"
+                                 if run.peak_memory else "the notebook used more than its memory limit"]
     text = run.log
     if executed is not None:
         slow = [cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
@@ -148,7 +154,6 @@ def judge_all(lab_id: str, cells: list, private: Path, hashes: dict) -> tuple:
                 message, report = (None if verdict.passed else verdict.message), verdict.report
             except artifacts.ArtifactError as error:
                 message = str(error)
-        message = message.split("\nYour model, as the check sees it")[0] if message else None
         if report:
             reports[grade_id] = report
         title = (exercises[grade_id].__doc__ or "").strip().split("\n")[0] if grade_id in exercises else ""
@@ -191,20 +196,42 @@ def grade_submission(job: Job) -> dict:
         shutil.rmtree(work)
     work.mkdir(parents=True)
     nbformat.write(assembly.notebook, work / "submission.ipynb")
-    run = run_notebook(work, "submission.ipynb", course, job.limits, slot=job.slot)
+    run = run_notebook(work, "submission.ipynb", job.limits)
     executed = None
     if run.executed is not None:
         try:
-            executed = nbformat.read(run.executed, as_version=4)
-        except Exception:  # a half-written or enormous file
+            executed = nbformat.reads(artifacts.read_regular(run.executed, MAX_NOTEBOOK_BYTES * 4).decode("utf-8"),
+                                      as_version=4)
+        except Exception:  # a link, a half-written or enormous file, not a notebook
             executed = None
     status, reasons = _diagnose(run, executed, {grade_id for grade_id, _ in cells})
     private = course / ".grader" / job.lab / job.student
     hashes = _collect_artifacts(work, private)
     shutil.rmtree(work, ignore_errors=True)
-    checks, reports = judge_all(job.lab, cells, private, hashes)
+    checks, reports = judge_in_child(job.lab, cells, private, hashes)
     reasons = reasons + assembly.problems
     if status == "ok" and assembly.problems:
-        status = "tampered" if any("edited" in problem for problem in assembly.problems) else "restructured"
+        status = assembly.status
     return _result(job, status, reasons, checks, started, reports=reports,
                    submission_sha256=fingerprint, run_seconds=round(run.wall_seconds, 2))
+
+
+def grader_error(job: Job, error: BaseException, started: float | None = None) -> dict:
+    """The result for a submission the grader itself failed on: zero points, status
+    ``grader-error`` and the reason, so the batch goes on and the instructor can look."""
+    try:
+        cells = graded_cells(nbformat.read(job.release, as_version=4))
+    except Exception:
+        cells = []
+    reason = f"the grader failed on this submission ({type(error).__name__}: {str(error)[:300]}); regrade it " \
+             f"with --force after looking at it"
+    return _result(job, "grader-error", [reason], _zero(cells, reason), started or time.perf_counter())
+
+
+def grade_safely(job: Job) -> dict:
+    """``grade_submission`` that never raises: one submission never ends a batch."""
+    started = time.perf_counter()
+    try:
+        return grade_submission(job)
+    except Exception as error:
+        return grader_error(job, error, started)

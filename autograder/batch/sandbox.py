@@ -1,26 +1,33 @@
-"""Run one notebook in a sandbox: its own folder, its own user, no network, hard limits.
+"""Run one notebook in a sandbox: its own root, its own user, no network, hard limits.
 
-On Linux as root (the grading machines), a notebook runs inside fresh mount, PID and
-network namespaces (``unshare``):
+On Linux as root (the grading machines), a notebook runs inside fresh mount, PID, IPC,
+UTS and network namespaces (``unshare``), in a root built from an allow-list
+(``isolation_script``):
 
-- the course, the repository, the home folder and ``/tmp`` are covered by empty
-  ``tmpfs`` mounts, so other submissions, the gradebook, the solutions, the hidden
-  checks and the git history cannot be read or written; only the Python installation,
-  the virtual environment, the student kit (``coursekit``) and the data cache are
-  mounted back, read-only for the sandbox user;
-- the notebook's own folder is the only writable place;
-- the process runs as an unprivileged user of its own (uid ``SANDBOX_UID_BASE + slot``)
-  with no capabilities and ``no_new_privs``;
-- the network namespace has only a loopback of its own (the kernel talks to its runner
-  over it): no route to any host, not even to the grading machine's own services;
-- ``prlimit`` caps address space (memory), CPU seconds, processes and file size, and the
-  caller kills the whole PID namespace at the wall-time limit.
+- visible, read-only: the system's programs and libraries and ``/etc``, Python, the
+  virtual environment, the student kit (``coursekit``) and the Keras data cache, each at
+  its own path; nothing else of the machine (no course, no repository, no home folder,
+  no other copy of anything);
+- writable: the notebook's own folder, and private, size-capped tmpfs for ``/tmp``,
+  ``/var/tmp``, ``/dev/shm`` and ``/run/lock``, which vanish with the sandbox, as do its
+  SysV IPC objects (own IPC namespace);
+- the process runs as an unprivileged user that no other live sandbox on the machine has
+  (``sandbox_uid``: a lock file per uid, so two graders never share one), with no
+  capabilities and ``no_new_privs``;
+- the network namespace has only a loopback of its own: no route to any host;
+- limits: where the machine has control groups (``cgroups.py``), memory counted by what is
+  resident and a process cap per sandbox; elsewhere ``prlimit`` on address space and
+  processes per uid. Always ``prlimit`` on CPU seconds and file size, and the caller kills
+  the whole PID namespace at the wall-time limit.
 
 Elsewhere (macOS, non-root Linux) only the per-process limits and the wall-time limit
 apply; ``isolation_available()`` says which, and the batch grader prints it.
 """
 
+import contextlib
 import dataclasses
+import fcntl
+import hashlib
 import os
 import shlex
 import shutil
@@ -29,8 +36,9 @@ import sys
 import time
 from pathlib import Path
 
+from autograder.batch.cgroups import Group
+
 SANDBOX_UID_BASE = 61000
-REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,53 +62,83 @@ class RunResult:
     timed_out: bool
     log: str          # tail of the runner's stdout+stderr
     executed: Path | None  # the executed notebook, if written
+    out_of_memory: bool = False  # the control group's memory limit was hit
+    peak_memory: int | None = None  # bytes, where a control group measured it
 
 
 def isolation_available() -> bool:
     """True where namespaces, a private user and mounts can be used (Linux, root)."""
     return sys.platform.startswith("linux") and os.geteuid() == 0 and bool(shutil.which("unshare")) \
-        and bool(shutil.which("setpriv"))
+        and bool(shutil.which("setpriv")) and bool(shutil.which("chroot", path="/usr/sbin:/sbin:/usr/bin:/bin"))
+
+
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+PRIVATE_TMPFS = {  # every world-writable place a program expects, private to the sandbox
+    "/tmp": "size=512m,mode=1777", "/var/tmp": "size=64m,mode=1777", "/dev/shm": "size=256m,mode=1777",
+    "/run/lock": "size=1m,mode=1777",
+}
 
 
 def _kept_paths() -> list:
-    """Folders the notebook needs to see: Python, the venv, the student kit, the Keras cache."""
+    """What the notebook needs besides the system: Python, the venv, the student kit, the
+    Keras cache. The allow-list: nothing else of the machine is visible in the sandbox."""
     import coursekit
 
     keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
     kept = [Path(sys.base_prefix), Path(sys.prefix), Path(coursekit.__file__).resolve().parent]
     if keras_home.is_dir():
         kept.append(keras_home)
-    return [path.resolve() for path in dict.fromkeys(kept)]
+    resolved = [path.resolve() for path in dict.fromkeys(kept)]
+    return [path for path in resolved if not any(str(path).startswith(system + "/") for system in SYSTEM_PATHS)]
 
 
-def _hidden_paths(course: Path) -> list:
-    """Folders to cover, outermost only (a folder inside another is covered with it)."""
-    candidates = {REPO, course.resolve(), Path.home().resolve(), Path("/tmp").resolve()}
-    return sorted(path for path in candidates
-                  if not any(other != path and other in path.parents for other in candidates))
+def isolation_script(work: Path, root: Path, command: list, uid: int, limits: Limits, cgroup: bool = False) -> str:
+    """The shell script run as root inside the new namespaces, ending in ``exec`` of the runner.
 
-
-def isolation_script(work: Path, course: Path, command: list, uid: int, limits: Limits) -> str:
-    """The shell script run as root inside the new namespaces, ending in ``exec`` of the runner."""
+    It builds a new root on an empty tmpfs at ``root`` from an allow-list: the system's
+    programs and libraries and ``/etc`` read-only, Python, the venv, ``coursekit`` and the
+    Keras cache read-only at their own paths, the notebook's folder (``/run/sandbox``)
+    read-write, a fresh ``/proc``, a few devices, and private tmpfs for ``/tmp``,
+    ``/var/tmp``, ``/dev/shm`` and ``/run/lock``. Then it drops into it (``chroot``) as the
+    sandbox user, without capabilities.
+    """
     q = shlex.quote
-    lines = ["set -e", "mkdir -p /run/sandbox /run/keep", f"mount --bind {q(str(work))} /run/sandbox"]
-    kept = _kept_paths()
-    for index, path in enumerate(kept):
-        lines += [f"mkdir -p /run/keep/{index}", f"mount --bind {q(str(path))} /run/keep/{index}"]
-    for path in _hidden_paths(course):
-        lines.append(f"mount -t tmpfs -o size=1m,mode=755 tmpfs {q(str(path))}")
-    for index, path in enumerate(kept):
-        lines += [f"mkdir -p {q(str(path))}", f"mount --bind -o ro /run/keep/{index} {q(str(path))}",
-                  f"mount -o remount,bind,ro {q(str(path))} 2>/dev/null || true"]
-    lines += ["umount -l /run/keep/* 2>/dev/null || true", "ip link set lo up",
-              "cd /run/sandbox"]
+    r = str(root)
+    lines = ["set -e", f"mount -t tmpfs -o size=16m,mode=755 tmpfs {q(r)}"]
+    for system in SYSTEM_PATHS:
+        path = Path(system)
+        if path.is_symlink():
+            lines.append(f"ln -s {q(os.readlink(path))} {q(r + system)}")
+        elif path.is_dir():
+            lines += [f"mkdir -p {q(r + system)}", f"mount --rbind {q(system)} {q(r + system)}",
+                      f"mount -o remount,bind,ro {q(r + system)}"]
+    for path in _kept_paths():
+        target = q(r + str(path))
+        lines += [f"mkdir -p {target}", f"mount --rbind {q(str(path))} {target}",
+                  f"mount -o remount,bind,ro {target}"]
+    lines += [f"mkdir -p {q(r + '/run/sandbox')} {q(r + '/proc')} {q(r + '/dev')}",
+              f"mount --bind {q(str(work))} {q(r + '/run/sandbox')}",
+              f"mount -t proc -o nosuid,nodev,noexec proc {q(r + '/proc')}"]
+    for device in DEVICES:
+        lines += [f"touch {q(r + '/dev/' + device)}", f"mount --bind /dev/{device} {q(r + '/dev/' + device)}"]
+    lines.append(f"ln -s /proc/self/fd {q(r + '/dev/fd')}")
+    for path, options in PRIVATE_TMPFS.items():
+        lines += [f"mkdir -p {q(r + path)}", f"mount -t tmpfs -o {options},nosuid,nodev tmpfs {q(r + path)}"]
+    lines.append("ip link set lo up")
     runner = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
-              "--bounding-set=-all", "--inh-caps=-all", *_prlimit(limits), *command]
-    lines.append("exec " + " ".join(q(part) for part in runner))
+              "--bounding-set=-all", "--inh-caps=-all", *_prlimit(limits, cgroup), *command]
+    inner = "cd /run/sandbox && exec " + " ".join(q(part) for part in runner)
+    chroot = shutil.which("chroot", path="/usr/sbin:/sbin:/usr/bin:/bin") or "chroot"
+    lines.append(f"exec {q(chroot)} {q(r)} /bin/sh -c {q(inner)}")
     return "\n".join(lines)
 
 
-def _prlimit(limits: Limits) -> list:
+def _prlimit(limits: Limits, cgroup: bool = False) -> list:
+    """Per-process limits. With a control group, memory and processes are the group's
+    (resident memory, per sandbox); without one, address space and processes per uid."""
+    if cgroup:
+        return ["prlimit", f"--cpu={limits.cpu_seconds}", f"--fsize={limits.file_size}", "--"]
     return ["prlimit", f"--as={limits.memory}", f"--cpu={limits.cpu_seconds}",
             f"--nproc={limits.processes}", f"--fsize={limits.file_size}", "--"]
 
@@ -166,30 +204,67 @@ def sandbox_environment(home: str, extra: dict | None = None) -> dict:
     return environment
 
 
-def run_notebook(work: Path, notebook_name: str, course: Path, limits: Limits, slot: int = 0) -> RunResult:
+UID_LOCKS = Path("/run/course-grader/uids")
+
+
+@contextlib.contextmanager
+def sandbox_uid():
+    """A uid that no other live sandbox on this machine has, whichever grader started it.
+
+    Each uid from ``SANDBOX_UID_BASE`` on has a lock file under ``/run`` (cleared at boot);
+    a sandbox holds its uid's lock for as long as it runs.
+    """
+    UID_LOCKS.mkdir(parents=True, exist_ok=True)
+    for uid in range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + 4096):
+        handle = open(UID_LOCKS / f"{uid}.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        try:
+            yield uid
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+        return
+    raise RuntimeError(f"all 4096 sandbox uids from {SANDBOX_UID_BASE} are in use")
+
+
+def run_notebook(work: Path, notebook_name: str, limits: Limits) -> RunResult:
     """Execute ``work/notebook_name`` in the sandbox; the executed copy lands in ``work``.
 
-    ``work`` must contain only what the student may see (the notebook). ``slot`` picks
-    the sandbox user, so parallel submissions never share a uid.
+    ``work`` must contain only what the student may see (the notebook).
     """
-    uid = SANDBOX_UID_BASE + slot
-    isolated = isolation_available()
-    if isolated:
-        os.chown(work, uid, uid)
-        for path in work.iterdir():
-            os.chown(path, uid, uid)
-        script = isolation_script(work, course, _runner_command(notebook_name, limits), uid, limits)
-        command = ["unshare", "--mount", "--net", "--pid", "--fork", "--mount-proc", "--", "sh", "-c", script]
-        environment = sandbox_environment("/run/sandbox")
-        cwd = "/"
-    else:
+    if not isolation_available():
         command = [*_prlimit(limits), *_runner_command(notebook_name, limits)] if shutil.which("prlimit") \
             else _runner_command(notebook_name, limits)
-        environment = sandbox_environment(str(work))
-        cwd = str(work)
+        return _run(command, sandbox_environment(str(work)), str(work), work, limits, None)
+    digest = hashlib.sha256(str(work).encode()).hexdigest()[:20]
+    root = work.parent / f".root-{digest}"
+    root.mkdir(mode=0o700, exist_ok=True)
+    group = Group(f"sandbox-{digest}", limits.memory, limits.processes).create() if Group.available() else None
+    try:
+        with sandbox_uid() as uid:
+            os.chown(work, uid, uid)
+            for path in work.iterdir():
+                os.chown(path, uid, uid)
+            script = isolation_script(work, root, _runner_command(notebook_name, limits), uid, limits,
+                                      cgroup=group is not None)
+            unshare = ["unshare", "--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--", "sh", "-c", script]
+            command = ["sh", "-c", group.join_command() + '; exec "$@"', "sh", *unshare] if group else unshare
+            return _run(command, sandbox_environment("/run/sandbox"), "/", work, limits, group)
+    finally:
+        if group is not None:
+            group.destroy()
+        root.rmdir()
+
+
+def _run(command, environment, cwd, work: Path, limits: Limits, group) -> RunResult:
     # The runner's and the kernel's own output go to a file outside the sandbox's folder,
     # under the file-size limit, not to a pipe that would fill the grader's memory.
-    log_path = work.parent / f"{work.name}.log"
+    # Named by a digest: a student id may already be as long as a file name can be.
+    log_path = work.parent / f"{hashlib.sha256(work.name.encode()).hexdigest()[:20]}.log"
     started = time.perf_counter()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT,
@@ -207,4 +282,6 @@ def run_notebook(work: Path, notebook_name: str, course: Path, limits: Limits, s
         tail = log.read().decode("utf-8", "replace")
     log_path.unlink()
     executed = work / "executed.ipynb"
-    return RunResult(process.returncode, seconds, timed_out, tail, executed if executed.exists() else None)
+    out_of_memory = group is not None and group.out_of_memory()
+    return RunResult(process.returncode, seconds, timed_out, tail, executed if executed.exists() else None,
+                     out_of_memory, group.peak_memory() if group is not None else None)

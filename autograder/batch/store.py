@@ -78,8 +78,16 @@ def _record_once(db_url: str, notebook_id: str, result: dict) -> None:
         gradebook.db.commit()
 
 
+def plain(value):
+    """JSON for what a judge's report may hold besides plain types (NumPy numbers, arrays)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
 def save_status(course: Path, result: dict) -> None:
-    write_atomically(status_path(course, result["lab"], result["student"]), json.dumps(result, indent=1))
+    write_atomically(status_path(course, result["lab"], result["student"]),
+                     json.dumps(result, indent=1, default=plain))
 
 
 def write_csv(path: Path, results: list, data_mode: str, budget: str) -> None:

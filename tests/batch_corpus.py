@@ -9,8 +9,9 @@ in ``artifacts/stolen.txt``, which the grader keeps, so a test can prove it got 
 """
 
 import json
+from pathlib import Path
 
-from autograder.batch.corpus import honest, solution_sources, with_answers
+from autograder.batch.corpus import honest, released_name, solution_sources, with_answers
 
 LAB = "02-fashion-mnist-cnn"
 FULL = 15.0
@@ -94,8 +95,10 @@ except OSError as error:
         # interrupted after the cell limit; the rest runs, but describe_data was never defined
         ("infinite-loop", _bytes(_prefix("while True:\n    pass")), "timeout", FULL - 1,
          "NameError: name 'describe_data' is not defined"),
-        ("memory-bomb", _bytes(_prefix("import numpy\nblocks = [numpy.ones(1 << 28) for _ in range(64)]")), "out-of-memory", FULL - 1,
-         "NameError: name 'describe_data' is not defined"),
+        # over the memory limit: the kernel is stopped (a control group counts resident memory),
+        # or, without control groups, the allocation fails and the rest of the notebook runs
+        ("memory-bomb", _bytes(_prefix("import numpy\nblocks = [numpy.ones(1 << 28) for _ in range(64)]")), "out-of-memory",
+         None, None),
         # which limit ends it depends on timing: the cell's time limit, or the process cap
         # leaving the kernel unable to start a thread (it dies)
         ("fork-bomb", _bytes(_prefix("import os, time\nwhile True:\n    try:\n        os.fork()\n"
@@ -130,4 +133,119 @@ subprocess.Popen([sys.executable, "-c", "import time, os\\ntime.sleep(60)\\nopen
         ("invalid-json", b'{"cells": [', "invalid-notebook", 0.0, None),
         ("wrong-nbformat", _bytes(nbformat3), "invalid-notebook", 0.0, None),
         ("not-text", bytes(range(256)) * 4, "invalid-notebook", 0.0, None),
+    ] + hardening_cases(course, repo)
+
+
+SHARED_MARK = "course-corpus-shared-mark"
+SHM_KEY = 0x5EED
+
+
+def _forge_model_save(config_change: str) -> str:
+    """Source that makes every model the probe saves a forged file with a changed config."""
+    return f"""
+import json as _json, zipfile as _zipfile, keras as _keras
+_save = _keras.Model.save
+def _forged_save(self, path, *args, **kwargs):
+    _save(self, path, *args, **kwargs)
+    with _zipfile.ZipFile(path) as _archive:
+        _members = {{name: _archive.read(name) for name in _archive.namelist()}}
+    _config = _json.loads(_members["config.json"])
+    {config_change}
+    _members["config.json"] = _json.dumps(_config)
+    with _zipfile.ZipFile(path, "w") as _archive:
+        for _name, _data in _members.items():
+            _archive.writestr(_name, _data)
+_keras.Model.save = _forged_save
+"""
+
+
+def _in_folder(files: dict):
+    """A submission folder holding several files: {name: bytes, or a callable(path) that makes it}."""
+    def make(folder):
+        for name, content in files.items():
+            content(folder / name) if callable(content) else (folder / name).write_bytes(content)
+    return make
+
+
+def hardening_cases(course, repo):
+    """Issue 12's classes of defect: each must end with a status and a plain reason, and
+    never end the batch, stall it, reach another submission, or refuse an honest answer."""
+    import os
+
+    sources = solution_sources(LAB)
+    deep = honest(LAB)
+    deep["metadata"] = {"nested": None}
+    text = json.dumps(deep).replace('{"nested": null}', '{"a": ' * 50_000 + "1" + "}" * 50_000)
+    null_metadata = honest(LAB)
+    null_metadata["cells"][0]["metadata"] = None
+    forged = honest(LAB)
+    bonus = json.loads(json.dumps(forged["cells"][-1]))
+    bonus["metadata"]["nbgrader"].update(grade_id="bonus", points=100, grade=True)
+    bonus["source"] = "assert True"
+    forged["cells"].append(bonus)
+    for cell in forged["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "macro_f1":
+            cell["metadata"]["nbgrader"]["points"] = 40
+    helper_cell = honest(LAB, **{"cell-03": sources["cell-03"].replace("pixels = data.x_train.astype(np.float64)",
+                                                                        "pixels = as_float(data.x_train)")})
+    index = next(i for i, cell in enumerate(helper_cell["cells"]) if cell["metadata"]["nbgrader"]["grade_id"] == "cell-03")
+    helper_cell["cells"].insert(index, {"cell_type": "code", "metadata": {}, "source": "def as_float(images):\n"
+                                        "    return images.astype(np.float64)\n", "outputs": [], "execution_count": None})
+    shared_writer = _prefix(f"""
+import os, subprocess
+for _folder in ("/dev/shm", "/var/tmp", "/run/lock", "/tmp"):
+    try:
+        open(os.path.join(_folder, "{SHARED_MARK}"), "w").write("left behind")
+    except OSError:
+        pass
+subprocess.run(["ipcmk", "-M", "4096", "-k", "{SHM_KEY}"], capture_output=True)
+""")
+    copy = Path("/srv") / "course-copy-for-corpus" / "exercises.py"
+    release = released_name(LAB)
+    return [
+        # 1. one submission never ends the batch
+        ("forged-array-header", _bytes(honest(LAB, **{"cell-20": sources["cell-20"] + '''
+import numpy, zipfile
+def _forged_savez(path, **arrays):  # every answers file declares a 7 TiB array
+    with zipfile.ZipFile(path, "w") as archive, archive.open("a0.npy", "w") as stream:
+        numpy.lib.format.write_array_header_1_0(stream, {"descr": "<f8", "fortran_order": False, "shape": (1 << 20, 1 << 20)})
+numpy.savez = _forged_savez
+'''})), "ok", 0.0, "declare more than"),
+        ("errors-not-json", _bytes(honest(LAB, **{"cell-20": sources["cell-20"] + "\nimport json\n"
+                                                  "json.dump = lambda obj, stream, **kw: stream.write('{not json')\n"})),
+         "ok", 0.0, "not valid JSON"),
+        ("deeply-nested-metadata", text.encode(), "invalid-notebook", 0.0, "nested too deeply"),
+        ("null-cell-metadata", _bytes(null_metadata), "restructured", FULL, "restored from the lab"),
+        ("s" * 250, _bytes(honest(LAB)), "ok", FULL, None),
+        # 2. no stalls: links are never followed, special files never opened
+        ("notebook-links-to-a-fifo", _in_folder({release: lambda path: (os.mkfifo(path.with_name("pipe")),
+                                                                         path.symlink_to(path.with_name("pipe")))}),
+         "invalid-notebook", 0.0, "links are refused"),
+        ("notebook-links-to-the-solution", _in_folder({release: lambda path: path.symlink_to(
+            repo / "solutions" / LAB / release)}), "invalid-notebook", 0.0, "links are refused"),
+        # 3. isolation: shared places are private, nothing outside the allow-list is visible
+        ("leaves-marks-in-shared-places", _bytes(shared_writer), "ok", FULL, None),
+        ("read-a-copy-elsewhere", _bytes(honest(LAB, **{"cell-03": _steal(repr(str(copy)))})), "ok", FULL, "BLOCKED"),
+        # 4. the grader's own resources
+        ("model-declares-a-huge-layer", _bytes(_prefix(_forge_model_save(
+            '_config["config"]["layers"][-1]["config"]["units"] = 10 ** 6; '
+            '_config["config"]["layers"][-1]["build_config"]["input_shape"] = [None, 10 ** 5]'))),
+         "ok", FULL - 8, "declares about"),
+        ("model-past-the-file-size-limit", _bytes(honest(LAB, **{"cell-20": sources["cell-20"] + (
+            "\nmodel = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),"
+            " keras.layers.Dense(30000), keras.layers.Dense(10, activation='softmax')])\n")})),
+         "output-too-large", FULL - 4, "File too large"),
+        # 5. no honest answer refused
+        ("helper-in-an-added-cell", _bytes(helper_cell), "ok", FULL, None),
+        ("extra-keys-in-a-dict", _bytes(honest(LAB, **{"cell-03": sources["cell-03"].replace(
+            '"dtype": str(data.x_train.dtype),', '"dtype": str(data.x_train.dtype), "per_class": {"a": [1, 2]},')})),
+         "ok", FULL, None),
+        ("tf-softmax-and-loss-function", _bytes(honest(LAB, **{"cell-10": sources["cell-10"].replace(
+            'keras.layers.Dense(10, activation="softmax"),', "keras.layers.Dense(10, activation=__import__('tensorflow').nn.softmax),"
+        ).replace("    return keras.Model(inputs, outputs)", "    model = keras.Model(inputs, outputs)\n"
+                  "    model.compile(loss=keras.losses.categorical_crossentropy, metrics=[keras.metrics.categorical_accuracy])\n"
+                  "    return model")})), "ok", FULL, None),
+        ("two-notebooks", _in_folder({"Untitled.ipynb": _bytes(with_answers(LAB, {})),
+                                      "my-lab.ipynb": _bytes(honest(LAB))}), "ok", FULL, "not graded: Untitled.ipynb"),
+        ("forged-bonus-and-points", _bytes(forged), "tampered", FULL, "is not part of the lab"),
     ]

@@ -7,19 +7,22 @@ honest submissions' grades alone.
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
 from autograder.batch.sandbox import isolation_available
-from batch_corpus import FULL, LAB, cases
+from batch_corpus import FULL, LAB, SHARED_MARK, SHM_KEY, cases
 from solution_text import REPO
 
 pytestmark = pytest.mark.skipif(not isolation_available(), reason="sandbox needs Linux namespaces as root")
-LIMITS = ["--wall", "300", "--cell-timeout", "90", "--memory", "3G", "--processes", "256", "--file-size", "64M"]
+LIMITS = ["--wall", "300", "--cell-timeout", "90", "--memory", "3G", "--processes", "256", "--file-size", "64M",
+          "--keep-artifacts"]
 
 
 def run_batch(course, *extra):
@@ -57,8 +60,14 @@ def graded(tmp_path_factory, listener):
     for student, content, *_ in corpus:
         folder = course / "submitted" / student / LAB
         folder.mkdir(parents=True)
-        (folder / "fashion_mnist_cnn.ipynb").write_bytes(content)
-    result = run_batch(course)
+        content(folder) if callable(content) else (folder / "fashion_mnist_cnn.ipynb").write_bytes(content)
+    copy = Path("/srv/course-copy-for-corpus")  # a copy of the instructor side outside the course
+    copy.mkdir(parents=True, exist_ok=True)
+    (copy / "exercises.py").write_text((REPO / "solutions" / LAB / "exercises.py").read_text())
+    try:
+        result = run_batch(course)
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     statuses = {}
     for student, *_ in corpus:
@@ -69,10 +78,11 @@ def graded(tmp_path_factory, listener):
 
 def test_corpus_is_large_and_distinct(graded):
     _, corpus, _, _, _ = graded
-    assert len(corpus) >= 20 and len({content for _, content, *_ in corpus}) == len(corpus)
+    contents = [content for _, content, *_ in corpus if not callable(content)]
+    assert len(corpus) >= 40 and len(set(contents)) == len(contents)
 
 
-CASES = 28
+CASES = 44
 
 
 def test_every_case_is_checked(graded):
@@ -100,7 +110,7 @@ def test_case(graded, index):
         stolen = (course / ".grader" / LAB / student / "stolen.txt").read_text()
         assert stolen.startswith("BLOCKED"), f"{student} got: {stolen}"
     elif evidence:
-        assert any(evidence in check["message"] for check in result["checks"]), described
+        assert any(evidence in text for text in [*(c["message"] for c in result["checks"]), *result["reasons"]]), described
     assert result["reasons"] or result["status"] == "ok"
 
 
@@ -127,3 +137,16 @@ def test_feedback_and_csv(graded):
     rows = (course / f"grades-{LAB}.csv").read_text().splitlines()
     assert len(rows) == len(corpus) + 1 and rows[0].endswith("status,reasons,data,budget")
     assert "statuses:" in stdout
+
+
+def test_nothing_a_sandbox_left_in_shared_places_reached_the_host(graded):
+    for folder in ("/dev/shm", "/var/tmp", "/run/lock", "/tmp"):
+        assert not (Path(folder) / SHARED_MARK).exists(), folder
+    segments = subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout
+    assert f"{SHM_KEY:#010x}" not in segments
+
+
+def test_no_sandbox_folder_or_control_group_is_left(graded):
+    course = graded[0]
+    assert not any((course / ".sandboxes").rglob("*.ipynb"))
+    assert not [path for path in Path("/sys/fs/cgroup").glob("*/course-grader/sandbox-*")]

@@ -26,6 +26,7 @@ MAX_MODEL_BYTES = 256 << 20
 MAX_JSON_BYTES = 4 << 20
 MAX_ARRAY_BYTES = 512 << 20  # all of one exercise's arrays together, once loaded
 MODEL_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}
+MAX_DECLARED_PARAMETERS = 100_000_000  # 400 MB of float32 weights: far above any lab's model
 REFUSED_CLASSES = {"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"}
 
 
@@ -169,8 +170,31 @@ def _objects(config):
             yield from _objects(value)
 
 
-def check_model_file(path: Path) -> None:
-    """Refuse anything but a plain Keras model built from Keras's own layers."""
+KERAS_ACTIVATIONS = {"softmax", "relu", "sigmoid", "tanh", "elu", "selu", "gelu", "silu", "swish", "softplus",
+                     "softsign", "leaky_relu", "relu6", "hard_sigmoid", "exponential", "linear", "log_softmax"}
+
+
+def _same_activation_by_name(config):
+    """Replace activation functions saved by reference (``tf.nn.softmax`` is saved as the
+    builtin function ``softmax_v2``) by the name of the Keras activation they are."""
+    if isinstance(config, list):
+        return [_same_activation_by_name(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    if config.get("class_name") == "function" and isinstance(config.get("config"), str):
+        name = config["config"].removesuffix("_v2")
+        if name in KERAS_ACTIVATIONS:
+            return name
+    return {key: _same_activation_by_name(value) for key, value in config.items()}
+
+
+def check_model_file(path: Path) -> dict:
+    """Refuse anything but a plain Keras model built from Keras's own layers.
+
+    Returns:
+        The model's config, without its compile settings (the grader loads it uncompiled)
+        and with activations saved as functions put back as Keras's names.
+    """
     if not path.exists():
         raise ArtifactError(f"no model was saved ({path.name} is missing)")
     if path.is_symlink() or not path.is_file():
@@ -185,12 +209,17 @@ def check_model_file(path: Path) -> None:
             config = json.loads(archive.read("config.json"))
     except (zipfile.BadZipFile, json.JSONDecodeError, KeyError, RecursionError) as error:
         raise ArtifactError(f"{path.name} is not a Keras model file ({type(error).__name__})") from None
-    config = {key: value for key, value in config.items() if key != "compile_config"} \
-        if isinstance(config, dict) else config  # loaded with compile=False: never built
     try:
+        config = {key: value for key, value in config.items() if key != "compile_config"} \
+            if isinstance(config, dict) else config  # loaded with compile=False: never built
+        config = _same_activation_by_name(config)
         items = list(_objects(config))
     except RecursionError:
         raise ArtifactError(f"{path.name}: its config is nested too deeply") from None
+    declared = declared_parameters(items)
+    if declared > MAX_DECLARED_PARAMETERS:
+        raise ArtifactError(f"{path.name} declares about {declared:,} weights, more than the grader builds "
+                            f"({MAX_DECLARED_PARAMETERS:,}); no model in this course needs that many")
     for item in items:
         module = item.get("module") or "keras"
         if item.get("class_name") in REFUSED_CLASSES or not str(module).startswith("keras"):
@@ -199,14 +228,46 @@ def check_model_file(path: Path) -> None:
                 "layers can be graded (no Lambda or custom layers in this lab)")
         if item.get("registered_name") and not str(item["registered_name"]).startswith(("keras", item.get("class_name", ""))):
             raise ArtifactError(f"the model uses the custom object {item['registered_name']!r}")
+    return config
+
+
+def declared_parameters(items: list) -> int:
+    """An estimate, from the config alone, of the weights Keras would allocate to build
+    the model: enough to refuse a small file that declares an enormous layer."""
+    total = 0
+    for item in items:
+        config = item.get("config") if isinstance(item.get("config"), dict) else {}
+        shape = (item.get("build_config") or {}).get("input_shape") if isinstance(item.get("build_config"), dict) else None
+        last = shape[-1] if isinstance(shape, list) and shape and isinstance(shape[-1], int) else 1
+
+        def number(name, default=0):
+            value = config.get(name, default)
+            return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+        kernel = config.get("kernel_size")
+        kernel = kernel if isinstance(kernel, list) and all(isinstance(k, int) for k in kernel) else [1]
+        size = 1
+        for k in kernel:
+            size *= max(k, 1)
+        units, filters = number("units"), number("filters")
+        total += 4 * (last + units) * units + size * last * filters + number("input_dim") * number("output_dim")
+    return total
 
 
 def load_model(path: Path):
     """Load a checked model with Keras's safe mode, uncompiled."""
     import keras
 
-    check_model_file(path)
+    config = check_model_file(path)
     try:
+        with zipfile.ZipFile(path) as archive:
+            original = json.loads(archive.read("config.json"))
+        if config != original:  # load what was checked: the normalised config, the same weights
+            normalised = path.with_name(path.stem + ".checked.keras")
+            with zipfile.ZipFile(path) as source, zipfile.ZipFile(normalised, "w") as target:
+                for member in source.namelist():
+                    target.writestr(member, json.dumps(config) if member == "config.json" else source.read(member))
+            path = normalised
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for a bad file
         raise ArtifactError(f"the saved model cannot be loaded ({type(error).__name__}: {error})") from error

@@ -97,22 +97,26 @@ def register_lab(course: Path, lab: str, db_url: str, release: Path, attempts: i
     raise SystemExit(failure)
 
 
-def _lab_cells_in(path: Path, wanted: set) -> int:
-    """How many of the lab's nbgrader cell ids a notebook holds (0 if it cannot be read)."""
+def _lab_cells_in(path: Path, stubs: dict) -> tuple:
+    """(how many of the lab's cells a notebook holds, how many of its answers it changed),
+    (0, 0) if it cannot be read. ``stubs``: {grade_id: released source} of every cell."""
     from autograder.batch.artifacts import ArtifactError, read_regular
-    from autograder.batch.assemble import UnreadableNotebook, _grade_id, read_submission
+    from autograder.batch.assemble import UnreadableNotebook, _grade_id, _source, read_submission
 
     try:
         content = read_submission(read_regular(path, 64 << 20))
     except (ArtifactError, UnreadableNotebook):
-        return 0
-    return len({_grade_id(cell) for cell in content["cells"]} & wanted)
+        return 0, 0
+    cells = {_grade_id(cell): _source(cell) for cell in content["cells"] if isinstance(cell, dict)}
+    held = [grade_id for grade_id in cells if grade_id in stubs]
+    return len(held), sum(cells[grade_id] != stubs[grade_id] for grade_id in held)
 
 
-def choose_notebook(folder: Path, release: Path, wanted: set) -> tuple:
+def choose_notebook(folder: Path, release: Path, stubs: dict) -> tuple:
     """(the notebook to grade, a note for the student or "") in one submission folder.
 
-    The release's own name wins; otherwise the notebook holding most of the lab's cells.
+    The release's own name wins; otherwise the notebook holding most of the lab's cells,
+    then most answers.
     """
     notebooks = sorted(path for path in folder.glob("*.ipynb") if not path.name.startswith("."))
     if len(notebooks) <= 1:
@@ -120,21 +124,22 @@ def choose_notebook(folder: Path, release: Path, wanted: set) -> tuple:
     others = ", ".join(path.name for path in notebooks if path.name != release.name)
     if (folder / release.name) in notebooks:
         return folder / release.name, f"graded {release.name}, the lab's notebook; not graded: {others}"
-    best = max(notebooks, key=lambda path: (_lab_cells_in(path, wanted), path.stat().st_mtime))
+    best = max(notebooks, key=lambda path: _lab_cells_in(path, stubs))
     rest = ", ".join(path.name for path in notebooks if path != best)
     return best, f"graded {best.name}, the notebook holding most of the lab's cells; not graded: {rest}"
 
 
-def find_jobs(course: Path, lab: str, release: Path, limits: Limits, environment) -> list:
+def find_jobs(course: Path, lab: str, release: Path, limits: Limits, environment, keep_artifacts=False) -> list:
     import nbformat
 
-    wanted = {grade_id for grade_id, _ in graded_cells(nbformat.read(release, as_version=4))}
+    stubs = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in nbformat.read(release, as_version=4).cells
+             if "nbgrader" in cell.metadata}
     folders = sorted(path for path in (course / "submitted").glob(f"*/{lab}") if path.is_dir())
     jobs = []
     for folder in folders:
-        submission, note = choose_notebook(folder, release, wanted)
+        submission, note = choose_notebook(folder, release, stubs)
         jobs.append(Job(lab, folder.parent.name, str(submission), str(course), str(release), limits,
-                        environment, note))
+                        environment, note, keep_artifacts))
     return jobs
 
 
@@ -196,6 +201,20 @@ def keep(course: Path, db_url: str, notebook_id: str, result: dict) -> None:
         result["reasons"].append(f"the status file could not be written ({error.strerror})")
 
 
+def folder_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink()) \
+        if folder.is_dir() else 0
+
+
+def clean(course: Path, lab: str) -> int:
+    """Remove the lab's sandboxes and kept artifacts; return the bytes freed."""
+    freed = 0
+    for folder in (course / ".sandboxes" / lab, course / ".grader" / lab):
+        freed += folder_bytes(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+    return freed
+
+
 def summary_table(results: list) -> str:
     lines = [f"{'student':<24} {'score':>11}  status          reasons"]
     for result in sorted(results, key=lambda r: r["student"]):
@@ -224,6 +243,12 @@ def main(argv=None) -> int:
                         "workers must see the course folder at the same path")
     parser.add_argument("--db", help="gradebook SQLAlchemy URL (default sqlite:///<course>/gradebook.db)")
     parser.add_argument("--force", action="store_true", help="regrade submissions that are already graded")
+    parser.add_argument("--keep-artifacts", action="store_true",
+                        help="keep what each notebook's probe saved (answers, models) in <course>/.grader/<lab>/ "
+                             "for inspection; by default it is removed once judged")
+    parser.add_argument("--clean", action="store_true",
+                        help="remove what earlier or crashed batches of this lab left in <course>/.sandboxes and "
+                             "<course>/.grader, say how much, and exit")
     parser.add_argument("--calibrate-missing", action="store_true",
                         help="before grading, calibrate every threshold that is provisional or missing for "
                              "this data and budget (5 seeds of the reference; stored in the lab's table)")
@@ -248,6 +273,9 @@ def main(argv=None) -> int:
     # Gradebook runs `alembic` as a command when it creates a gradebook.
     os.environ.update(grading_environment())
     course = args.course.resolve()
+    if args.clean:
+        print(f"removed {clean(course, args.lab) / (1 << 20):.1f} MB left by earlier batches of {args.lab}")
+        return 0
     prepare_course(course)
     releases = sorted((REPO / "labs" / args.lab).glob("*.ipynb"))
     if not releases:
@@ -261,7 +289,7 @@ def main(argv=None) -> int:
     settle_thresholds(args.lab, args.calibrate_missing)
     limits = Limits(args.memory, args.cpu, args.wall, args.cell_timeout, args.processes, args.file_size)
     environment = tuple((name, os.environ[name]) for name in ENVIRONMENT_NAMES if name in os.environ)
-    jobs = find_jobs(course, args.lab, releases[0], limits, environment)
+    jobs = find_jobs(course, args.lab, releases[0], limits, environment, args.keep_artifacts)
     from autograder.batch.artifacts import sha256
 
     todo, results = [], []
@@ -285,7 +313,8 @@ def main(argv=None) -> int:
     store.write_csv(csv_path, results, data_mode_from_env(), budget_from_env().name)
     print(summary_table(results))
     print(f"graded {len(todo)} in {time.perf_counter() - started:.1f} s; grades in {db_url} and {csv_path}; "
-          f"feedback in {course / 'feedback'}")
+          f"feedback in {course / 'feedback'}; kept {folder_bytes(course / '.grader' / args.lab) / (1 << 20):.1f} MB "
+          f"of artifacts in {course / '.grader' / args.lab}")
     return 0
 
 

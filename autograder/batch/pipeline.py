@@ -37,6 +37,7 @@ class Job:
     limits: Limits
     environment: tuple = ()  # (name, value) pairs, e.g. COURSE_DATA; same on every worker
     note: str = ""  # how the notebook was chosen, when the folder held several
+    keep_artifacts: bool = False  # keep what the probe saved in .grader/<lab>/<student>/
 
 
 RUN_FAILURES = (  # (text in the runner's log or outputs, status, reason)
@@ -209,7 +210,12 @@ def grade_submission(job: Job) -> dict:
     hashes = _collect_artifacts(work, private)
     shutil.rmtree(work, ignore_errors=True)
     checks, reports = judge_in_child(job.lab, cells, private, hashes)
+    if not job.keep_artifacts:  # the feedback is written from the result; nothing re-reads them
+        shutil.rmtree(private, ignore_errors=True)
     reasons = reasons + assembly.problems
+    if status == "ok" and any("File too large" in check["message"] for check in checks):
+        status, reasons = "output-too-large", ["an answer the grader saves (e.g. a model) was larger than the "
+                                               "file-size limit; it was not kept", *reasons]
     if status == "ok" and assembly.problems:
         status = assembly.status
     return _result(job, status, reasons, checks, started, reports=reports,

@@ -121,6 +121,9 @@ def run_probe(exercises: dict, namespace: dict, folder: str = "artifacts") -> di
             save_outputs(outputs, folder, grade_id)
         except BaseException as error:  # the student's code may raise anything, even SystemExit
             errors[grade_id] = describe_error(error)
+            for name in os.listdir(folder):  # a half-written answer (e.g. past the file-size limit)
+                if name.startswith(f"{grade_id}."):
+                    os.remove(os.path.join(folder, name))
     with open(os.path.join(folder, ERRORS_FILE), "w") as stream:
         json.dump(errors, stream)
     print(f"grader's probe: {len(exercises) - len(errors)} of {len(exercises)} exercises answered")

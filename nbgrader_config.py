@@ -25,4 +25,3 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Training cells take minutes at the full budget; a per-cell limit still stops endless loops.
 c.Execute.timeout = 900
-c.Execute.allow_errors = True

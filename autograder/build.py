@@ -23,7 +23,6 @@ which strips solutions and hidden tests.
 import argparse
 import ast
 import filecmp
-import os
 import shutil
 import subprocess
 import sys

@@ -57,12 +57,41 @@ def same_model(model, reference_model, batch=None, atol: float = 1e-5) -> None:
     compare_with_reference(model, reference_model, fixed_images() if batch is None else batch, atol)
 
 
-def classifier_report(lab_id: str, metric: str, model, dataset) -> dict:
-    """Score ``model`` on the grader's held-out split and compare with the lab's threshold.
+def threshold_report(lab_id: str, metric: str, value: float, dataset, about: str | None = None, *,
+                     threshold_metric: str | None = None, threshold_name: str = "the threshold") -> dict:
+    """Compare a score the grader computed with the lab's threshold for this data and budget.
+
+    Args:
+        about: what the score was measured on, for the message (default: the held-out split).
+        threshold_metric: the table entry to compare with, when it is not ``metric``'s own
+            (e.g. a macro-F1 held to the stronger reference's threshold).
+        threshold_name: how the message names the threshold ("the tier 2 threshold").
 
     Returns:
-        {"metric", "score", "threshold", "provisional", "data", "class_names",
-        "confusion_matrix"}: what feedback shows.
+        {"metric", "score", "threshold", "provisional", "data"}: what feedback shows.
+
+    Raises:
+        Failure: the score is below the threshold (with this report attached).
+    """
+    entry = thresholds.lookup(lab_id, threshold_metric or metric, dataset.key, budget_from_env().name)
+    report = {"metric": metric, "score": round(float(value), 4), "threshold": entry["threshold"],
+              "provisional": bool(entry.get("provisional")), "data": dataset.description}
+    note = " (provisional threshold)" if report["provisional"] else ""
+    about = about or f"on {dataset.description} ({len(dataset.y_test)} held-out images)"
+    line = (f"{metric} = {value:.4f} {about} "
+            f"{'passes' if value >= entry['threshold'] else 'is below'} {threshold_name} {entry['threshold']:.4f}{note}")
+    print(line)
+    if not value >= entry["threshold"]:
+        raise Failure(line, report)
+    return report
+
+
+def classifier_report(lab_id: str, metric: str, model, dataset, **threshold) -> dict:
+    """Score ``model`` on the grader's held-out split and compare with the lab's threshold
+    (``threshold``: ``threshold_report``'s ``threshold_metric`` and ``threshold_name``).
+
+    Returns:
+        ``threshold_report``'s report and "class_names", "confusion_matrix".
 
     Raises:
         Failure: the score is below the threshold (with this report attached).
@@ -72,17 +101,15 @@ def classifier_report(lab_id: str, metric: str, model, dataset) -> dict:
     except Exception as error:  # a model that does not fit the data, or outputs nonsense
         raise Failure(f"the model could not classify the held-out images ({type(error).__name__}: {error})")
     value = metrics.score(metric, dataset.y_test, predictions)
-    entry = thresholds.lookup(lab_id, metric, dataset.key, budget_from_env().name)
-    report = {"metric": metric, "score": round(value, 4), "threshold": entry["threshold"],
-              "provisional": bool(entry.get("provisional")), "data": dataset.description,
-              "class_names": [str(name) for name in dataset.class_names],
-              "confusion_matrix": metrics.confusion(dataset.y_test, predictions).tolist()}
-    note = " (provisional threshold)" if report["provisional"] else ""
-    line = (f"{metric} = {value:.4f} on {dataset.description} ({len(dataset.y_test)} held-out images) "
-            f"{'passes' if value >= entry['threshold'] else 'is below'} the threshold {entry['threshold']:.4f}{note}")
-    print(line)
+    matrix = metrics.confusion(dataset.y_test, predictions)
+    extra = {"class_names": [str(name) for name in dataset.class_names], "confusion_matrix": matrix.tolist()}
+    try:
+        report = threshold_report(lab_id, metric, value, dataset, **threshold)
+    except Failure as failure:
+        failure.report.update(extra)
+        print("confusion matrix (rows true, columns predicted):")
+        print(matrix)
+        raise
     print("confusion matrix (rows true, columns predicted):")
-    print(np.asarray(report["confusion_matrix"]))
-    if value < entry["threshold"]:
-        raise Failure(line, report)
-    return report
+    print(matrix)
+    return {**report, **extra}

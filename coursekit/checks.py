@@ -37,6 +37,10 @@ def check_array(name: str, found, expected, atol: float = 1e-6, rtol: float = 1e
         _fail(f"{name}: value at index {where} is {found_array[where]} (not finite); "
               "check for overflow in exp() or log(0)")
     close = np.isclose(found_array, expected_array, atol=atol, rtol=rtol)
+    if not np.all(close) and found_array.ndim == 2 and found_array.shape[0] == found_array.shape[1] \
+            and np.allclose(found_array, expected_array.T, atol=atol, rtol=rtol):
+        _fail(f"{name}: your array is the transpose of the expected one: rows and columns are swapped "
+              f"(rows should be the first index, e.g. the true class, columns the second)")
     if not np.all(close):
         where = tuple(int(i) for i in np.argwhere(~close)[0])
         worst = float(np.max(np.abs(found_array - expected_array)))

@@ -119,10 +119,24 @@ def setup_lab(lab_id: str, seed: int = DEFAULT_SEED, verbose: bool = True) -> La
     """Read the budget and data mode, set every seed, and say so."""
     context = LabContext(lab_id, budget_from_env(), data_mode_from_env(), seed)
     set_determinism(seed)
-    import keras
-
-    if context.budget.name == "smoke":
-        keras.utils.disable_interactive_logging()
+    show_check_failures_plainly()
     if verbose:
         print(context.banner())
     return context
+
+
+def show_check_failures_plainly() -> None:
+    """In Jupyter, show a failed visible check as its message alone, not under the
+    traceback of the check's own code (the cell still counts as failed)."""
+    try:
+        shell = get_ipython()  # noqa: F821 -- defined inside IPython only
+    except NameError:
+        return
+    from coursekit.checks import CheckFailed
+
+    def handler(shell, kind, error, traceback, tb_offset=None):
+        lines = [f"\x1b[31m{kind.__name__}\x1b[0m: {error}"]
+        shell._showtraceback(kind, error, lines)
+        return lines
+
+    shell.set_custom_exc((CheckFailed,), handler)

@@ -18,6 +18,7 @@ import inspect
 import json
 import math
 import os
+import warnings
 
 import numpy as np
 
@@ -72,7 +73,9 @@ class _Encoder:
         if _is_keras_model(value):
             self.models += 1
             file_name = f"{self.name}.{self.models}.keras"
-            value.save(os.path.join(self.folder, file_name))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "saving a model not yet built" would go to stderr
+                value.save(os.path.join(self.folder, file_name))
             return {MODEL: file_name}
         if isinstance(value, np.ndarray) or hasattr(value, "__array__"):
             array = np.asarray(value)

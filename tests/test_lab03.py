@@ -2,7 +2,8 @@
 
 - Typical wrong answers fail the notebook's own visible checks with a useful message
   (the student notebook's cells are executed in-process, as in test_visible_checks.py).
-- The hidden Inception checks accept the branches in any order, and still catch wrong
+- The hidden checks (``exercises.py``, through ``autograder.check``) catch typical wrong
+  answers; the Inception judges accept the branches in any order, and still catch wrong
   modules; without the reordering, copying the reference's weights would not do.
 - The Inception thresholds lie above lab 02's, as the task requires.
 - coursekit's graph specs (``spec(..., inputs=...)``, ``model_from_specs``,
@@ -14,17 +15,18 @@ import keras
 import numpy as np
 import pytest
 
-from autograder import thresholds
-from autograder.hidden import lab03 as hidden
+from autograder import labs, thresholds
+from autograder.check import check
+from autograder.exercise import Failure
 from autograder.reference_checks import ModelMismatch, compare_with_reference
-from autograder.labs import reference as _lab_reference
-reference = _lab_reference("03-cnn-architectures")
 from coursekit.checks import CheckFailed, check_model_graph
 from coursekit.model_diff import model_from_specs, spec
 from lab_cells import cells, run_check
 
 LAB = "03-cnn-architectures"
 L = keras.layers
+reference = labs.reference(LAB)
+exercises = labs.module(LAB, "exercises")
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +164,7 @@ def test_the_visible_module_check_accepts_any_branch_order(lab03):
     run_passes(lab03, "inception_module", REORDERED)
 
 
-# ------------------------------------------------------------------ hidden checks
+# ------------------------------------------------------------------ hidden checks (exercises.py)
 
 
 def _namespace(code):
@@ -180,17 +182,17 @@ def _network(module):
 
 def test_hidden_module_check_accepts_any_branch_order():
     reordered = _namespace(REORDERED)["inception_module"]
-    hidden.check_inception_module(reordered)
-    assert hidden.branch_order(_network(reordered)) == ("5x5", "pool", "1x1", "3x3")
-    hidden.check_inception_network(lambda: _network(reordered))
+    check(LAB, "inception_module", {"inception_module": reordered})
+    assert exercises.branch_order(_network(reordered)) == ("5x5", "pool", "1x1", "3x3")
+    check(LAB, "inception_network", {"build_inception_network": lambda: _network(reordered)})
 
 
 def test_copying_weights_across_branch_orders_alone_would_fail():
-    """Why the hidden check rebuilds the reference in the student's order: channels permute."""
+    """Why the judge rebuilds the reference in the student's order: channels permute."""
     inputs = keras.Input((6, 6, 4))
     student = keras.Model(inputs, _namespace(REORDERED)["inception_module"](inputs, 3))
-    expected = hidden._block_model(reference.inception_module, (6, 6, 4), 3)
-    hidden._randomize(expected, np.random.default_rng(0))
+    expected = exercises.block_model(reference.inception_module, (6, 6, 4), 3)
+    exercises.randomize(expected, np.random.default_rng(0))
     with pytest.raises(ModelMismatch, match="outputs differ"):
         compare_with_reference(student, expected, np.random.default_rng(1).random((2, 6, 6, 4), dtype=np.float32))
 
@@ -203,13 +205,13 @@ def test_copying_weights_across_branch_orders_alone_would_fail():
 ])
 def test_hidden_module_check_catches_wrong_modules(change, expected):
     wrong = _namespace(REORDERED.replace(*change))["inception_module"]
-    with pytest.raises(AssertionError) as failure:
-        hidden.check_inception_module(wrong)
+    with pytest.raises(Failure) as failure:
+        check(LAB, "inception_module", {"inception_module": wrong})
     assert expected in str(failure.value), str(failure.value)
 
 
-def test_hidden_module_check_catches_a_wrong_function_with_the_right_graph():
-    """Same graph and settings, another function: the outputs under the same weights differ."""
+def _disguised_module():
+    """Same graph and settings as the module, another function: a layer named Conv2D that adds 1."""
     class Conv2D(L.Conv2D):  # named like Keras's layer, computes something else
         def call(self, inputs):
             return super().call(inputs) + 1.0
@@ -217,12 +219,66 @@ def test_hidden_module_check_catches_a_wrong_function_with_the_right_graph():
     namespace = {"keras": keras, "np": np, "Conv2D": Conv2D}
     exec(REORDERED.replace("one = c(filters, 1, inputs)",
                            'one = Conv2D(filters, 1, padding="same", activation="relu")(inputs)'), namespace)
+    return namespace["inception_module"]
+
+
+def test_hidden_module_judge_catches_a_wrong_function_with_the_right_graph():
+    """Handed the model itself (no save and reload), the judge compares outputs under the same weights."""
+    exercise = exercises.inception_module
+    inputs = exercise.inputs()
+    outputs = exercise.call(inputs, _disguised_module())
     with pytest.raises(AssertionError, match="outputs differ"):
-        hidden.check_inception_module(namespace["inception_module"])
+        exercise.judge(outputs, inputs)
+
+
+def test_hidden_module_check_refuses_a_custom_layer():
+    """Through the graders, a module with a layer of the student's own never reaches the judge."""
+    with pytest.raises(Failure, match="only Keras's built-in layers can be graded"):
+        check(LAB, "inception_module", {"inception_module": _disguised_module()})
 
 
 def test_hidden_residual_check_accepts_either_add_order():
-    hidden.check_residual_block(_namespace(RESIDUAL)["residual_block"])
+    check(LAB, "residual", {"residual_block": _namespace(RESIDUAL)["residual_block"]})
+
+
+@pytest.mark.parametrize("grade_id, names, expected", [
+    ("output_size", {"conv_output_size": lambda n, k, s=1, p=0, d=1: (n + 2 * p - k) // s + 1},
+     "conv_output_size(n=1, k=3, s=1, p=3, d=2): expected 3, found 5"),
+    ("output_size", {"conv_output_size": lambda n, k, s=1, p=0, d=1: None}, "did the function forget to `return`"),
+    ("dilated", {"dilate_kernel": lambda kernel, d: kernel}, "dilate_kernel(kernel (2, 2, 1, 3), 3): expected shape"),
+    ("transposed", _namespace(TRANSPOSED), "transposed_conv2d(image (3, 4), kernel 2×2, stride 3): at index"),
+    ("parameter_counts", {"conv2d_parameter_count": lambda k, c, f: k * k * c * f + f,
+                          "separable_conv2d_parameter_count": lambda k, c, f, depth_multiplier=1: k * k * c + c * f + f,
+                          "dense_parameter_count": lambda n, m: n * m + m},
+     "separable_conv2d_parameter_count(5, 2, 9, depth_multiplier=3): expected"),
+    ("lenet", {"build_lenet": 3}, "expected a function that builds the model, found int"),
+    ("locally_connected", _namespace("class LocallyConnected2D(keras.layers.Conv2D):\n    pass"),
+     "LocallyConnected2D(5, 2) on (3, 9, 8, 2): expected self.kernel of shape (8, 7, 2, 2, 2, 5), found (2, 2, 2, 5)"),
+    ("global_pooling", {"global_average_pooling": lambda x: x.mean(axis=(1, 2)),
+                        "global_max_pooling": lambda x: x.max(axis=(0, 1))},
+     "global_max_pooling on (1, 3, 3, 1): expected shape (1, 1), found (3, 1)"),
+    ("batch_norm", _namespace(BATCH_NORM.replace("(0, 1, 2)", "tuple(range(x.ndim - 1))").replace("DDOF", "1")
+                              .replace("MODE", "moving_mean, moving_variance")),
+     "batch_norm on (16, 5) (training mode, momentum 0.8, epsilon 0.01): y"),
+    ("batch_norm", {"batch_norm": lambda *arguments, **keywords: [arguments[0], arguments[3], arguments[4]]},
+     "batch_norm should return a tuple"),
+    ("residual", _namespace(RESIDUAL.replace('return L.Activation("relu")(L.Add()([x, inputs]))',
+                                             "return L.Add()([x, inputs])")),
+     "your model has no such layer"),
+    ("inception_module", _namespace(MODULE.replace("MaxPooling2D(3, strides=1, ", "MaxPooling2D(3, ")),
+     "building the block on an input of shape (9, 9, 5) failed"),
+    ("lab02_network", {"build_lab02_network": lambda: reference.build_lenet()},
+     "model input: expected shape (None, 28, 28, 1), found (None, 32, 32, 1)"),
+])
+def test_hidden_checks_catch_wrong_answers(grade_id, names, expected):
+    with pytest.raises(Failure) as failure:
+        check(LAB, grade_id, names)
+    assert expected in str(failure.value), str(failure.value)
+
+
+def test_push_tiers_refuse_an_untrained_model():
+    with pytest.raises(Failure, match="is below the tier 1 threshold"):
+        check(LAB, "push_tier1", {"push_model": reference.build_strong_network()})
 
 
 # ------------------------------------------------------------------ thresholds

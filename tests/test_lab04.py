@@ -1,6 +1,6 @@
 """Lab 04 (convolution and backprop from scratch): typical wrong answers fail the student
-notebook's own visible checks with a message that says what is wrong, and the hidden
-checks reject them too.
+notebook's own visible checks with a message that says what is wrong, and the graded
+declarations of solutions/04-backprop-from-scratch/exercises.py reject them too.
 
 The solution notebook's definitions are executed once (not its training); each test then
 replaces one definition by a wrong answer and runs the student notebook's check cell.
@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from autograder.check import check
+from autograder.exercise import Failure
 from coursekit.checks import CheckFailed, check_at_most
 from solution_text import REPO
 
@@ -262,29 +264,36 @@ def test_wrong_networks(lab04, wrong, expected):
     assert expected in message, message
 
 
-def test_hidden_checks_reject_wrong_answers(lab04):
-    from autograder.hidden import lab04 as hidden
-
+@pytest.mark.parametrize("grade_id, wrong, renamed, expected", [
+    ("pool_layers", MAX_POOL_MASK, {},
+     "MaxPoolLayer(2) on an all-zero input (ties: the first maximum gets the gradient).backward: dz/dx vs GradientTape: at index"),
+    ("conv_layer", COL2IM_ASSIGNS, {"col2im": "wrong_col2im"}, ".backward: dz/dx vs GradientTape: at index"),
+    ("padding", EXTRA_ZERO_FIRST, {}, "output_size_and_padding(5, 2, 1, 'same'): expected (5, 0, 1), found (5, 1, 0)"),
+    ("numerical_gradient", ON_A_COPY, {},
+     "numerical_gradient of a function that reads the array itself (perturb x in place): at index (0, 0)"),
+])
+def test_hidden_checks_reject_wrong_answers(lab04, grade_id, wrong, renamed, expected):
+    """The graded declaration (exercises.py), run as plain nbgrader runs it, rejects the wrong answer."""
     _, right = lab04
-    for check, wrong, arguments in [
-        (hidden.check_pool_layers, MAX_POOL_MASK, lambda ns: (ns["MaxPoolLayer"], ns["AveragePoolLayer"])),
-        (hidden.check_conv_layer, COL2IM_ASSIGNS, lambda ns: (ns["ConvLayer"], ns["wrong_col2im"])),
-        (hidden.check_output_size_and_padding, EXTRA_ZERO_FIRST, lambda ns: (ns["output_size_and_padding"],)),
-        (hidden.check_numerical_gradient, ON_A_COPY, lambda ns: (ns["numerical_gradient"], ns["relative_errors"])),
-    ]:
-        namespace = dict(right)
-        exec(wrong, namespace)
-        with pytest.raises(AssertionError, match="hidden check"):
-            check(*arguments(namespace))
+    namespace = dict(right)
+    exec(wrong, namespace)
+    namespace.update({name: namespace[replacement] for name, replacement in renamed.items()})
+    with pytest.raises(Failure, match="hidden check") as failure:
+        check(LAB, grade_id, namespace)
+    assert f"hidden check {grade_id}: " in str(failure.value) and expected in str(failure.value), str(failure.value)
+
+
+def test_hidden_checks_accept_the_solution(lab04):
+    _, right = lab04
+    for grade_id in ("correlate", "padding", "pool_layers", "gradient_check", "network"):
+        check(LAB, grade_id, right)
 
 
 def test_padding_without_value_error_is_rejected_by_the_hidden_check(lab04):
-    from autograder.hidden import lab04 as hidden
-
     _, right = lab04
     lenient = lambda size, k, s, padding: right["output_size_and_padding"](size, k, s, "valid" if padding == "full" else padding)
-    with pytest.raises(AssertionError, match="expected a ValueError"):
-        hidden.check_output_size_and_padding(lenient)
+    with pytest.raises(Failure, match="expected a ValueError"):
+        check(LAB, "padding", {"output_size_and_padding": lenient})
 
 
 def test_check_at_most():

@@ -185,16 +185,17 @@ def test_deep_network_with_one_layer_too_many(lab06):
 
 # ------------------------------------------------------------------ hidden checks
 
-from autograder.hidden import lab06 as hidden  # noqa: E402
-from autograder.labs import reference as _lab_reference
+from autograder.check import check  # noqa: E402
+from autograder.exercise import Failure  # noqa: E402
+from autograder.labs import reference as _lab_reference  # noqa: E402
 reference = _lab_reference("06-regularisation")
 
 
 def test_hidden_checks_accept_the_reference_layers():
-    hidden.check_dropout(reference.CustomDropout)
-    hidden.check_dropout_original(reference.CustomDropout)
-    hidden.check_dropconnect(reference.DropConnectDense)
-    hidden.check_class_preserving(dict(reference.CLASS_PRESERVING))
+    check(LAB, "dropout", {"CustomDropout": reference.CustomDropout})
+    check(LAB, "dropout_original", {"CustomDropout": reference.CustomDropout})
+    check(LAB, "dropconnect", {"DropConnectDense": reference.DropConnectDense})
+    check(LAB, "class_preserving", {"CLASS_PRESERVING": dict(reference.CLASS_PRESERVING)})
 
 
 class _SameMaskForTheBatch(reference.DropConnectDense):
@@ -227,18 +228,18 @@ class _GlobalSeed(reference.CustomDropout):
         return ops.where(keep, inputs / (1 - self.rate), 0.0)
 
 
-@pytest.mark.parametrize("check, wrong, expected", [
-    (hidden.check_dropconnect, _SameMaskForTheBatch, "every example of the batch got the same mask"),
-    (hidden.check_dropconnect, _DropoutOnTheInputs, "that is dropout on the inputs"),
-    (hidden.check_dropout, _GlobalSeed, "two layers with the same seed dropped different units"),
+@pytest.mark.parametrize("grade_id, name, wrong, expected", [
+    ("dropconnect", "DropConnectDense", _SameMaskForTheBatch, "every example of the batch got the same mask"),
+    ("dropconnect", "DropConnectDense", _DropoutOnTheInputs, "that is dropout on the inputs"),
+    ("dropout", "CustomDropout", _GlobalSeed, "two layers with the same seed dropped different units"),
 ])
-def test_hidden_checks_reject_wrong_layers(check, wrong, expected):
-    with pytest.raises(AssertionError) as failure:
-        check(wrong)
+def test_hidden_checks_reject_wrong_layers(grade_id, name, wrong, expected):
+    with pytest.raises(Failure) as failure:
+        check(LAB, grade_id, {name: wrong})
     assert expected in str(failure.value)
 
 
 def test_hidden_class_preserving_names_the_wrong_answers():
     answers = dict(reference.CLASS_PRESERVING, **{"horizontal flip": True})
-    with pytest.raises(AssertionError, match=r"1 of 7 answers are wrong or missing: \['horizontal flip'\]"):
-        hidden.check_class_preserving(answers)
+    with pytest.raises(Failure, match=r"1 of 7 answers are wrong or missing: \['horizontal flip'\]"):
+        check(LAB, "class_preserving", {"CLASS_PRESERVING": answers})

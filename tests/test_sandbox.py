@@ -20,7 +20,7 @@ def test_the_allow_list_shows_only_what_a_notebook_needs(tmp_path):
     assert "/usr" in binds and str(sandbox.REPO if hasattr(sandbox, "REPO") else "/nonexistent") not in binds
     assert all("solutions" not in path and "autograder" not in path for path in binds)
     for private in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"):
-        assert f"mount -t tmpfs -o size=" in script and f"{tmp_path / 'root'}{private}" in script
+        assert "mount -t tmpfs -o size=" in script and f"{tmp_path / 'root'}{private}" in script
     assert "chroot" in script and "--no-new-privs" in script
 
 

@@ -20,7 +20,6 @@ import argparse
 import os
 import random
 import shutil
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed

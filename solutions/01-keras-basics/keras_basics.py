@@ -20,6 +20,7 @@
 # downloading MNIST. The first cell prints which you got.
 
 # %%
+import coursekit  # first: it starts TensorFlow without its harmless start-up log lines
 import keras
 import matplotlib.pyplot as plt
 import numpy as np

@@ -15,6 +15,7 @@
 # (the lab then speaks of digits, not clothes); the first cells print what you got.
 
 # %%
+import coursekit  # first: it starts TensorFlow without its harmless start-up log lines
 import keras
 import matplotlib.pyplot as plt
 import numpy as np

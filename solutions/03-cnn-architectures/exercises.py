@@ -17,7 +17,6 @@ import itertools
 import keras
 import numpy as np
 
-from autograder import metrics, thresholds
 from autograder.batch.artifacts import Unsupported
 from autograder.exercise import Exercise, Failure, probe_helper
 from autograder.judges import classifier_report, fixed_images, same_array, same_model
@@ -129,24 +128,8 @@ def push_report(model, tier: int) -> dict:
     """
     model = student_model(model, "push_model (trained by the push cell)")
     dataset = LOADERS[reference.DATASET](budget=budget_from_env(), verbose=False)
-    try:
-        predictions = metrics.predict_labels(model, dataset.x_test)
-    except Exception as error:  # a model that does not fit the data, or outputs nonsense
-        raise Failure(f"push_model could not classify the held-out images ({type(error).__name__}: {error})")
-    value = metrics.score("macro_f1", dataset.y_test, predictions)
-    entry = thresholds.lookup(LAB_ID, PUSH_TIER_METRICS[tier], dataset.key, budget_from_env().name)
-    report = {"metric": "macro_f1", "score": round(value, 4), "threshold": entry["threshold"],
-              "provisional": bool(entry.get("provisional")), "data": dataset.description,
-              "class_names": [str(name) for name in dataset.class_names],
-              "confusion_matrix": metrics.confusion(dataset.y_test, predictions).tolist()}
-    note = " (provisional threshold)" if report["provisional"] else ""
-    line = (f"macro_f1 = {value:.4f} on {dataset.description} ({len(dataset.y_test)} held-out images) "
-            f"{'passes' if value >= entry['threshold'] else 'is below'} the tier {tier} threshold "
-            f"{entry['threshold']:.4f}{note}")
-    print(line)
-    if value < entry["threshold"]:
-        raise Failure(line, report)
-    return report
+    return classifier_report(LAB_ID, "macro_f1", model, dataset, threshold_metric=PUSH_TIER_METRICS[tier],
+                             threshold_name=f"the tier {tier} threshold")
 
 
 # ------------------------------------------------------------------ arithmetic

@@ -29,6 +29,7 @@
 # `(kernel_height, kernel_width, in_channels, out_channels)`; a dense kernel `(d_in, d_out)`.
 
 # %%
+import coursekit  # first: it starts TensorFlow without its harmless start-up log lines
 import time
 
 import keras
@@ -123,10 +124,6 @@ conv = with_weights(keras.layers.Conv2D(1, (3, 3), padding="same", use_bias=Fals
                     [w[:, :, None, None].astype(np.float32)])
 check_array("cross_correlate vs keras Conv2D(1, 3×3, padding='same')", cross_correlate(x, w),
             conv(x[None, :, :, None].astype(np.float32))[0, :, :, 0], atol=1e-5)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_cross_correlate(cross_correlate)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # A few hand-made kernels on a digit. The edge kernels answer where the ink starts and stops;
@@ -195,10 +192,6 @@ check_array("generalized_convolution vs keras Conv2D(4, 3×3, padding='same')", 
             conv(u[None].astype(np.float32))[0], atol=1e-4)
 check_array("one channel in and out: generalized_convolution = cross_correlate",
             generalized_convolution(u[:, :, :1], kernel[:, :, :1, :1])[:, :, 0], cross_correlate(u[:, :, 0], kernel[:, :, 0, 0]))
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_generalized_convolution(generalized_convolution)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 3. Stride and padding, as Keras does them
@@ -243,10 +236,6 @@ for size, k, stride, padding in [(9, 3, 2, "same"), (10, 4, 3, "same"), (11, 5, 
     keras_size = keras.layers.Conv2D(1, k, strides=stride, padding=padding).compute_output_shape((1, size, size, 1))[1]
     check_value(f"output size for n={size}, k={k}, s={stride}, {padding!r} (Keras: {keras_size})",
                 output_size_and_padding(size, k, stride, padding)[0], keras_size)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_output_size_and_padding(output_size_and_padding)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 4. Convolution as one matrix product: im2col
@@ -317,10 +306,6 @@ for size, stride, padding in [((3, 3), 2, "same"), ((2, 2), 2, "same"), ((3, 3),
     check_array(f"im2col(x, {size}, stride={stride}, {padding!r}) vs tf.image.extract_patches",
                 im2col(x, size, stride, padding),
                 tf.image.extract_patches(x, [1, *size, 1], [1, stride, stride, 1], [1, 1, 1, 1], padding.upper()))
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_im2col(im2col)
-### END HIDDEN TESTS
 
 # %% kind="test" id="conv_forward" points=2
 x = examples.normal(size=(2, 9, 8, 3)).astype(np.float32)
@@ -330,10 +315,6 @@ for filters, size, stride, padding in [(4, 3, 2, "same"), (5, 5, 1, "valid"), (2
     conv = with_weights(keras.layers.Conv2D(filters, size, strides=stride, padding=padding), (9, 8, 3), [kernel, bias])
     check_array(f"conv2d_forward vs keras Conv2D({filters}, {size}×{size}, strides={stride}, padding={padding!r})",
                 conv2d_forward(x, kernel, bias, stride, padding), conv(x), atol=1e-4)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_conv2d_forward(conv2d_forward)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 5. Pooling (lecture 001) and the dense layer
@@ -387,19 +368,11 @@ for size in (2, 3):
                 keras.layers.MaxPooling2D(size)(x))
     check_array(f"pool_forward(x, {size}, 'average') vs keras AveragePooling2D({size})", pool_forward(x, size, "average"),
                 keras.layers.AveragePooling2D(size)(x), atol=1e-5)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_pool_forward(pool_forward)
-### END HIDDEN TESTS
 
 # %% kind="test" id="dense_forward" points=1
 x = examples.normal(size=(4, 6)).astype(np.float32)
 w, b = examples.normal(size=(6, 3)).astype(np.float32), examples.normal(size=3).astype(np.float32)
 check_array("dense_forward vs keras Dense(3)", dense_forward(x, w, b), with_weights(keras.layers.Dense(3), (6,), [w, b])(x), atol=1e-5)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_dense_forward(dense_forward)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # Pooling halves a feature map and keeps its strongest (or mean) responses:
@@ -558,10 +531,6 @@ dz_dx, dz_dkernel, dz_dbias = tape_gradients(keras_dense, x, g)
 check_array("DenseLayer.backward: dz/dx vs GradientTape", dense.backward(g), dz_dx, atol=1e-5)
 check_array("DenseLayer.grads['kernel'] vs GradientTape", dense.grads.get("kernel"), dz_dkernel, atol=1e-5)
 check_array("DenseLayer.grads['bias'] vs GradientTape", dense.grads.get("bias"), dz_dbias, atol=1e-5)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_dense_layer(DenseLayer)
-### END HIDDEN TESTS
 
 # %% kind="test" id="relu_layer" points=1
 relu = ReLULayer()
@@ -569,10 +538,6 @@ x = examples.normal(size=(2, 3, 4, 2)).astype(np.float32)
 g = examples.normal(size=x.shape).astype(np.float32)
 check_array("ReLULayer.forward vs keras ReLU", relu.forward(x), keras.layers.ReLU()(x))
 check_array("ReLULayer.backward vs GradientTape", relu.backward(g), tape_gradients(keras.layers.ReLU(), x, g)[0])
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_relu_layer(ReLULayer)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ### 6.2 The convolutional layer
@@ -667,10 +632,6 @@ for filters, size, stride, padding in [(4, 3, 2, "same"), (2, 5, 1, "valid"), (3
     check_array(f"{name}.backward: dz/dx vs GradientTape", layer.backward(g), dz_dx, atol=1e-4)
     check_array(f"{name}.grads['kernel'] vs GradientTape", layer.grads.get("kernel"), dz_dkernel, atol=1e-4)
     check_array(f"{name}.grads['bias'] vs GradientTape", layer.grads.get("bias"), dz_dbias, atol=1e-4)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_conv_layer(ConvLayer, col2im)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ### 6.3 Pooling layers
@@ -751,10 +712,6 @@ layer = MaxPoolLayer(2)
 layer.forward(tied)
 check_array("MaxPoolLayer(2).backward with ties (the first maximum gets the gradient)", layer.backward(np.ones((1, 2, 2, 1), np.float32)),
             tape_gradients(keras.layers.MaxPooling2D(2), tied, np.ones((1, 2, 2, 1)))[0])
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_pool_layers(MaxPoolLayer, AveragePoolLayer)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ### 6.4 The loss: softmax cross-entropy
@@ -803,10 +760,6 @@ loss = SoftmaxCrossEntropy()
 check_array("SoftmaxCrossEntropy.forward vs keras sparse_categorical_crossentropy(from_logits=True)",
             loss.forward(logits, labels), float(keras_loss), atol=1e-5)
 check_array("SoftmaxCrossEntropy.backward vs GradientTape", loss.backward(), tape.gradient(keras_loss, variable), atol=1e-6)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_loss(SoftmaxCrossEntropy)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 7. The numerical gradient check
@@ -870,10 +823,6 @@ check_array("numerical_gradient of a function that reads the array itself (pertu
             numerical_gradient(lambda _: np.sum(np.sin(weights)), weights), np.cos(weights), atol=1e-7)
 check_array("relative_errors", relative_errors(np.array([1.0, 0.0, -2.0, 0.0]), np.array([1.5, 0.0, 2.0, 1e-9])),
             [0.2, 0.0, 1.0, 0.1])
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_numerical_gradient(numerical_gradient, relative_errors)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # Now check every layer, and a whole small network with its loss, against central
@@ -955,10 +904,6 @@ plt.show()
 for name, errors in all_errors.items():
     check_at_most(f"gradient check, {name}: largest relative error", float(np.max(errors)), 1e-6,
                   hint="backward disagrees with central differences")
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_gradients_numerically(DenseLayer, ReLULayer, ConvLayer, MaxPoolLayer, AveragePoolLayer, SoftmaxCrossEntropy)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 8. A network from your layers, trained with your backprop
@@ -1065,10 +1010,6 @@ check_array("train_step returns the batch's loss", step_loss, float(keras_loss),
 check_array("dense kernel after train_step(tau=0.5) = before - 0.5 * dL/dkernel", network.layers[4].params["kernel"],
             kernel_before - 0.5 * tape.gradient(keras_loss, twin[4].kernel).numpy(), atol=1e-5)
 del tape
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_network(Network, train_step, ConvLayer, ReLULayer, MaxPoolLayer, FlattenLayer, DenseLayer, SoftmaxCrossEntropy)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Training on MNIST
@@ -1172,7 +1113,3 @@ plt.show()
 
 # %% kind="test" id="accuracy" points=3
 check_at_least("test accuracy of the NumPy network", test_accuracy, 0.5, hint="chance is 0.1; is the network trained?")
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab04 as hidden
-hidden.check_accuracy(network)
-### END HIDDEN TESTS

@@ -26,6 +26,7 @@
 # downloading Fashion-MNIST. The first cell prints which you got.
 
 # %%
+import coursekit  # first: it starts TensorFlow without its harmless start-up log lines
 import time
 
 import keras
@@ -130,10 +131,6 @@ check_array("keras_piecewise_constant(0.1, 100, 2) vs your piecewise_constant, t
             [piecewise_constant(t, 0.1, 100) for t in steps], atol=0)
 check_array("keras_harmonic(50) vs your harmonic, t = 0..299", schedule_values(keras_harmonic(50), 300),
             [harmonic(t, 50) for t in steps], atol=0)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_schedules(piecewise_constant, harmonic, keras_piecewise_constant, keras_harmonic)
-### END HIDDEN TESTS
 
 # %%
 figure, axis = plt.subplots(figsize=(7, 3))
@@ -200,10 +197,6 @@ with tf.GradientTape() as tape:
     loss = tf.reduce_mean(0.5 * (tf.linalg.matvec(x_small, w_small) - y_small) ** 2)
 check_array("least_squares_gradient", least_squares_gradient(w_small.numpy(), x_small, y_small),
             tape.gradient(loss, w_small).numpy())
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_minibatches(minibatches, least_squares_gradient)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # How noisy is a mini-batch gradient? On a linear-regression problem with $N = 2000$
@@ -243,10 +236,6 @@ print(f"noise(batch 1) / noise(batch 64) = {ratio:.1f}; theory {expected_ratio:.
 check_at_least("noise ratio / theory", min(ratio / expected_ratio, expected_ratio / ratio), 0.7,
                hint="a batch of 64 should be about 66 times less noisy than one sample; "
                     "is least_squares_gradient a mean over the batch?")
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_gradient_noise(minibatches, least_squares_gradient)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # And the parallel hardware: the same 4 096 per-sample gradients of a 256-wide layer, one
@@ -332,10 +321,6 @@ check_path("SGD(piecewise_constant, 0.1 ÷10 every 100 steps)",
            SGD(lambda t: piecewise_constant(t, 0.1, 100)), keras.optimizers.SGD(keras_piecewise_constant(0.1, 100, 2)))
 check_path("SGD(harmonic, scale 1, N = 50)",
            SGD(lambda t: harmonic(t, 50, scale=1.0)), keras.optimizers.SGD(keras_harmonic(50, scale=1.0)))
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_sgd(SGD)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 4. Momentum
@@ -390,10 +375,6 @@ for _ in range(12):
     w = optimiser.apply(gradients[-1], w)
 window = -sum(0.9 ** i * 0.02 * gradient for i, gradient in enumerate(reversed(gradients)))
 check_array("Momentum.velocity after 12 steps vs the exponential window", optimiser.velocity, window)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_momentum(Momentum)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 5. Nesterov's method
@@ -449,10 +430,6 @@ def nesterov_lookahead_trajectory(gradient_fn, start, learning_rate, momentum, s
 
 # %% kind="test" id="nesterov" points=1
 check_path("Nesterov()", Nesterov(), keras.optimizers.SGD(momentum=0.9, nesterov=True))
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_nesterov(Nesterov)
-### END HIDDEN TESTS
 
 # %% kind="test" id="nesterov_lookahead" points=1
 w_path, v_path = nesterov_lookahead_trajectory(check_gradient, CHECK_START, 0.01, 0.9, CHECK_STEPS)
@@ -460,10 +437,6 @@ keras_path = keras_trajectory(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=
                               CHECK_START, CHECK_STEPS)
 check_array("lecture's w + 0.9 v vs Keras's Nesterov variable, path (step, coordinate)",
             w_path + 0.9 * v_path, keras_path, atol=1e-6, rtol=1e-4)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_nesterov_lookahead(nesterov_lookahead_trajectory)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 6. Adagrad (Duchi et al. 2011)
@@ -506,10 +479,6 @@ class Adagrad(NumpyOptimiser):
 # %% kind="test" id="adagrad" points=2
 check_path("Adagrad()", Adagrad(), keras.optimizers.Adagrad())
 check_path("Adagrad(0.1, epsilon=1.0)", Adagrad(0.1, epsilon=1.0), keras.optimizers.Adagrad(0.1, epsilon=1.0))
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_adagrad(Adagrad)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 7. RMSProp (Hinton 2012)
@@ -562,10 +531,6 @@ check_path("RMSprop()", RMSprop(), keras.optimizers.RMSprop())
 check_path("RMSprop(0.01, rho=0.8, epsilon=1.0)", RMSprop(0.01, rho=0.8, epsilon=1.0),
            keras.optimizers.RMSprop(0.01, rho=0.8, epsilon=1.0))
 check_path("RMSprop(centered=True)", RMSprop(centered=True), keras.optimizers.RMSprop(centered=True))
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_rmsprop(RMSprop)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 8. Adadelta (Zeiler 2012)
@@ -619,10 +584,6 @@ check_path("Adadelta(learning_rate=1.0)", Adadelta(learning_rate=1.0), keras.opt
 check_path("Adadelta()", Adadelta(), keras.optimizers.Adadelta())
 check_path("Adadelta(0.3, rho=0.9, epsilon=0.1)", Adadelta(0.3, rho=0.9, epsilon=0.1),
            keras.optimizers.Adadelta(0.3, rho=0.9, epsilon=0.1))
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_adadelta(Adadelta)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 9. Adam (Kingma & Ba 2015)
@@ -681,10 +642,6 @@ class Adam(NumpyOptimiser):
 check_path("Adam()", Adam(), keras.optimizers.Adam())
 check_path("Adam(0.01, beta_1=0.8, beta_2=0.99, epsilon=1.0)", Adam(0.01, beta_1=0.8, beta_2=0.99, epsilon=1.0),
            keras.optimizers.Adam(0.01, beta_1=0.8, beta_2=0.99, epsilon=1.0))
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_adam(Adam)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 10. The same paths on a real model's gradients
@@ -726,10 +683,6 @@ for name, (mine, theirs) in REAL_PAIRS.items():
                 numpy_trajectory(mine(), softmax_regression_gradient, REAL_START, REAL_STEPS),
                 keras_trajectory(theirs(), softmax_regression_gradient, REAL_START, REAL_STEPS),
                 atol=1e-6, rtol=1e-4)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_real_gradients(SGD, Momentum, Nesterov, Adagrad, RMSprop, Adadelta, Adam)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 11. Trajectories: the Beale function and a saddle point
@@ -785,10 +738,6 @@ for point in ([1.0, 1.0], [-0.5, 2.0], [3.0, 0.5]):
         value = beale(variable[0], variable[1])
     check_array(f"beale_gradient({point})", beale_gradient(np.array(point)), tape.gradient(value, variable).numpy())
 check_array("saddle_gradient([1, -2])", saddle_gradient(np.array([1.0, -2.0])), [2.0, 4.0])
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_test_functions(beale, beale_gradient, saddle, saddle_gradient)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # Run every optimiser on the Beale function from $(1, 1)$ for 2 000 steps, with these
@@ -848,10 +797,6 @@ check_value("steps_to_reach when the path never gets close", steps_to_reach(np.z
 for name, path in beale_paths.items():
     check_at_most(f"{name}: steps to get within {BEALE_TOLERANCE} of (3, 0.5) from {BEALE_START}",
                   steps_to_reach(path, BEALE_MINIMUM, BEALE_TOLERANCE), BEALE_STEPS)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_beale_paths(steps_to_reach, beale_paths)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # At the saddle: start at $(1, 10^{-3})$ — almost on the ridge line $y = 0$, where the
@@ -901,10 +846,6 @@ check_value("escape_step when |y| stays small", escape_step(np.zeros((4, 2))), N
 escaped = sorted(name for name, path in saddle_paths.items() if escape_step(path) is not None)
 check_value("optimisers that escape the saddle within 200 steps", escaped,
             ["Adadelta", "Adagrad", "Adam", "Momentum", "Nesterov", "RMSprop"])
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_saddle(escape_step, saddle_paths)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 12. A real training run under each optimiser
@@ -970,10 +911,6 @@ check_array("SGD harmonic: learning rate at steps 0, 100, 250",
             [rate_at(made["SGD harmonic"], t) for t in (0, 100, 250)], [1 / 10, 1 / 11, 1 / 12])
 check_value("Nesterov: momentum, nesterov", (made["Nesterov"].momentum, made["Nesterov"].nesterov), (0.9, True))
 check_array("Adadelta learning rate", float(made["Adadelta"].learning_rate), 1.0)
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_keras_optimisers(make_keras_optimisers)
-### END HIDDEN TESTS
 
 # %%
 MAX_TRAIN, EPOCHS, BATCH_SIZE = 6000, lab.budget.epochs(5), 32
@@ -1031,10 +968,6 @@ for name, history in histories.items():
     check_value(f"{name}: loss curve is finite", bool(np.all(np.isfinite(history["loss"]))), True)
 adam_accuracy = float(np.mean(np.argmax(models["Adam"](x_test, training=False), axis=1) == data.y_test))
 check_at_least("Adam's test accuracy", adam_accuracy, 0.3, hint="chance is 0.1; is the model trained?")
-### BEGIN HIDDEN TESTS
-from autograder.hidden import lab05 as hidden
-hidden.check_training(models)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Summary: Keras 3's conventions next to the slides

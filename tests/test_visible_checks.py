@@ -89,7 +89,7 @@ def confusion_matrix_from_counts(y_true, y_pred, n_classes=10):
 
 
 @pytest.mark.parametrize("test_id, wrong, expected", [
-    ("confusion", CONFUSION.replace("m[t, p]", "m[p, t]"), "confusion matrix: at index (0, 6) expected"),
+    ("confusion", CONFUSION.replace("m[t, p]", "m[p, t]"), "confusion matrix: your array is the transpose of the expected one: rows and columns are swapped"),
     ("confusion", CONFUSION.replace("return m", "return m / m.sum(1, keepdims=True)"), "confusion matrix: at index (0, 0) expected 35, found 0.686275"),
     ("f1", CONFUSION + "matrix = confusion_matrix_from_counts(data.y_test, predicted)\n"
                        "def f1_from_confusion(m):\n    p = np.diag(m) / m.sum(0)\n    return p, p.mean()",

@@ -420,14 +420,15 @@ class loss(Exercise):
     def judge(outputs, inputs):
         for (logits, labels, scale), trace in zip(inputs["cases"],
                                                   answers(outputs, len(inputs["cases"]), "SoftmaxCrossEntropy")):
-            variable = tf.Variable(logits)
+            watched_logits = tf.Variable(logits)
             with tf.GradientTape() as tape:
-                value = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, variable, from_logits=True))
+                value = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, watched_logits,
+                                                                                   from_logits=True))
             name = f"SoftmaxCrossEntropy on logits {logits.shape} of scale {scale}"
             same_array(f"{name}: forward vs keras sparse_categorical_crossentropy(from_logits=True)",
                        field(trace, "value", name), float(value), atol=1e-4)
             same_array(f"{name}: backward vs GradientTape", field(trace, "gradient", name),
-                       np.asarray(tape.gradient(value, variable)), atol=1e-6)
+                       np.asarray(tape.gradient(value, watched_logits)), atol=1e-6)
 
 
 # ------------------------------------------------------------------ the gradient check

@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)
 export MPLBACKEND := Agg
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: help setup build check-build solutions test bench calibrate clean
+.PHONY: help setup build check-build solutions test bench calibrate clean lab
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -32,6 +32,9 @@ solutions: setup  ## run and autograde every reference solution (COURSE_DATA / C
 
 test: setup  ## the test suite (offline data, smoke budget for notebooks)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+
+lab: setup  ## start JupyterLab on this course (students: labs/; instructors: the Formgrader tab), venv or not
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --notebook-dir="$(CURDIR)"
 
 bench: setup  ## wall times, F1 reached and thresholds for every lab
 	$(BIN)/python benchmarks/bench.py

@@ -20,7 +20,8 @@ from autograder.batch.sandbox import isolation_available
 from batch_corpus import FULL, LAB, SHARED_MARK, SHM_KEY, cases
 from solution_text import REPO
 
-pytestmark = pytest.mark.skipif(not isolation_available(), reason="sandbox needs Linux namespaces as root")
+pytestmark = [pytest.mark.skipif(not isolation_available(), reason="sandbox needs Linux namespaces as root"),
+              pytest.mark.xdist_group("batch-corpus")]  # one batch for the whole module, on one worker
 LIMITS = ["--wall", "300", "--cell-timeout", "90", "--memory", "3G", "--processes", "256", "--file-size", "64M",
           "--keep-artifacts"]
 
@@ -132,11 +133,13 @@ def test_gradebook_holds_each_student_once_with_their_own_grade(graded):
 def test_feedback_and_csv(graded):
     course, corpus, statuses, stdout, _ = graded
     feedback = (course / "feedback" / "partly-wrong" / LAB / "feedback.html").read_text()
-    assert "confusion_matrix_from_counts (case 1): at index" in feedback and "macro_f1 <b>" in feedback and "data:image/png" in feedback
+    assert "confusion_matrix_from_counts (case 1): your array is the transpose" in feedback and "macro_f1 <b>" in feedback and "data:image/png" in feedback
     assert "hidden" not in feedback and "def check_" not in feedback
     rows = (course / f"grades-{LAB}.csv").read_text().splitlines()
     assert len(rows) == len(corpus) + 1 and rows[0].endswith("status,reasons,data,budget")
     assert "statuses:" in stdout
+    similarity = (course / f"similarity-{LAB}.html").read_text()
+    assert f"{len(corpus)} submissions" in similarity and "honest-a &amp; honest-b" in similarity
 
 
 def test_nothing_a_sandbox_left_in_shared_places_reached_the_host(graded):

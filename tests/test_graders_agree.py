@@ -24,7 +24,7 @@ import pytest
 
 from autograder.batch.corpus import honest, released_name, with_answers
 from autograder.batch.sandbox import isolation_available
-from autograder.grade import autograde, prepare_course, read_grades
+from autograder.grade import autograde, nbgrader, prepare_course, read_grades
 from autograder.labs import all_labs
 from solution_text import REPO
 
@@ -61,8 +61,7 @@ def _lost(cells: dict) -> set:
     return {name for name, score in cells.items() if not score}
 
 
-@pytest.fixture(scope="module", params=[pytest.param(lab, marks=pytest.mark.xdist_group(f"graders-{lab}"))
-                                        for lab in all_labs()])
+@pytest.fixture(scope="module", params=all_labs())  # one xdist group per lab: tests/conftest.py
 def graded(request, tmp_path_factory):
     lab = request.param
     cases = answers(lab)
@@ -90,7 +89,7 @@ def graded(request, tmp_path_factory):
         assert batch.returncode == 0, output[-3000:]
         statuses = {student: json.loads((batch_course / "autograded" / student / lab / "batch-status.json").read_text())
                     for student in [*submissions, "tamper"]}
-    return lab, cases, plain_course, plain, statuses
+    return lab, cases, plain_course, plain, statuses, batch_course
 
 
 def _batch(graded):
@@ -104,36 +103,52 @@ def _batch_cells(result) -> dict:
 
 
 def test_reference_gets_full_marks_from_plain_nbgrader(graded):
-    lab, _, _, plain, _ = graded
+    lab, _, _, plain, _, _ = graded
     row = plain["reference"]
     assert row["max_score"] > 0 and row["score"] == row["max_score"], f"{lab}: lost {sorted(_lost(row['cells']))}"
 
 
 def test_reference_gets_full_marks_from_the_batch(graded):
-    lab, _, _, plain, _ = graded
+    lab, _, _, plain, _, _ = graded
     result = _batch(graded)["reference"]
     lost = [(c["id"], c["message"]) for c in result["checks"] if not c["points"]]
     assert result["status"] == "ok" and result["score"] == plain["reference"]["max_score"], f"{lab}: {lost} {result['reasons']}"
 
 
 def test_untouched_lab_gets_zero_from_both(graded):
-    _, _, _, plain, _ = graded
+    _, _, _, plain, _, _ = graded
     assert plain["blank"]["score"] == 0 and len(plain["blank"]["cells"]) == len(plain["reference"]["cells"])
     blank = _batch(graded)["blank"]
     assert blank["score"] == 0 and blank["status"] == "unanswered"
 
 
 def test_typical_mistakes_lose_the_same_cells_in_both(graded):
-    lab, cases, _, plain, _ = graded
+    lab, cases, _, plain, _, _ = graded
     assert _lost(plain["wrong"]["cells"]) == cases["LOSES"], lab
     result = _batch(graded)["wrong"]
     assert _batch_cells(result) == plain["wrong"]["cells"], [(c["id"], c["message"]) for c in result["checks"]]
 
 
 def test_tampering_in_the_notebook_gains_nothing_in_the_batch(graded):
-    lab, cases, _, _, _ = graded
+    lab, cases, _, _, _, _ = graded
     result = _batch(graded)["tamper"]
     assert _lost(_batch_cells(result)) == cases["TAMPER_LOSES"], [(c["id"], c["message"]) for c in result["checks"]]
+
+
+def test_batch_graded_work_opens_in_nbgrader(graded):
+    """The batch writes what `nbgrader autograde` writes: the run notebook (without the
+    grader's probe) and per-cell grades, so `nbgrader generate_feedback` works on it."""
+    lab, _, _, _, _, batch_course = graded
+    if lab != EXTENDED_LAB:
+        pytest.skip("checked on lab 02")
+    _batch(graded)
+    (notebook,) = (batch_course / "autograded" / "wrong" / lab).glob("*.ipynb")
+    text = notebook.read_text()
+    assert "grader's probe" not in text and "OK model: 8 layers as specified" in text
+    result = nbgrader(batch_course, "generate_feedback", lab, "--student", "wrong", "--force")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    (page,) = [path for path in (batch_course / "feedback" / "wrong" / lab).glob("*.html") if path.name != "feedback.html"]
+    assert "Score: 12.0 / 15.0" in page.read_text() or "12.0 / 15.0" in page.read_text()
 
 
 def _printed_scores(course, student, lab):
@@ -142,7 +157,7 @@ def _printed_scores(course, student, lab):
 
 
 def test_grading_is_deterministic(graded):
-    lab, _, course, plain, _ = graded
+    lab, _, course, plain, _, _ = graded
     if lab != EXTENDED_LAB:
         pytest.skip("checked on lab 02")
     assert plain["reference-again"]["cells"] == plain["reference"]["cells"]
@@ -151,7 +166,7 @@ def test_grading_is_deterministic(graded):
 
 
 def test_rewritten_test_cells_are_restored(graded):
-    lab, _, course, plain, _ = graded
+    lab, _, course, plain, _, _ = graded
     if lab != EXTENDED_LAB:
         pytest.skip("checked on lab 02")
     assert plain["rewritten-tests"]["score"] == 0
@@ -160,7 +175,7 @@ def test_rewritten_test_cells_are_restored(graded):
 
 
 def test_the_graded_notebook_says_which_data_it_used(graded):
-    lab, _, course, _, _ = graded
+    lab, _, course, _, _, _ = graded
     (notebook,) = (course / "autograded" / "reference" / lab).glob("*.ipynb")
     text = notebook.read_text()
     assert "data=offline" in text and "budget=smoke" in text and "OFFLINE" in text

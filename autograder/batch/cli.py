@@ -248,6 +248,9 @@ def main(argv=None) -> int:
     parser.add_argument("--clean", action="store_true",
                         help="remove what earlier or crashed batches of this lab left in <course>/.sandboxes and "
                              "<course>/.grader, say how much, and exit")
+    parser.add_argument("--no-similarity", action="store_true",
+                        help="skip the similarity report (<course>/similarity-<lab>.html: pairs of submissions "
+                             "sharing code, side by side; it changes no grade)")
     parser.add_argument("--calibrate-missing", action="store_true",
                         help="before grading, calibrate every threshold that is provisional or missing for "
                              "this data and budget (5 seeds of the reference; stored in the lab's table)")
@@ -311,6 +314,15 @@ def main(argv=None) -> int:
     csv_path = course / f"grades-{args.lab}.csv"
     store.write_csv(csv_path, results, data_mode_from_env(), budget_from_env().name)
     print(summary_table(results))
+    if not args.no_similarity:
+        try:
+            from autograder.similarity import similarity_report
+
+            summary = similarity_report(course, args.lab, releases[0], course / f"similarity-{args.lab}.html")
+            print(f"similarity: {summary['submissions']} submissions compared in {summary['seconds']} s, "
+                  f"{summary['pairs_listed']} pairs to look at in {summary['path']}")
+        except Exception as error:  # a report, never a reason to fail the batch
+            print(f"similarity report not written: {type(error).__name__}: {error}", file=sys.stderr)
     print(f"graded {len(todo)} in {time.perf_counter() - started:.1f} s; grades in {db_url} and {csv_path}; "
           f"feedback in {course / 'feedback'}; kept {folder_bytes(course / '.grader' / args.lab) / (1 << 20):.1f} MB "
           f"of artifacts in {course / '.grader' / args.lab}")

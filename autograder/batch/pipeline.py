@@ -7,6 +7,7 @@ status and plain-language reasons, so a batch always completes.
 
 import dataclasses
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -127,6 +128,31 @@ def _collect_artifacts(work: Path, private: Path) -> dict:
     return hashes
 
 
+SAFE_OUTPUT_TYPES = ("text/plain", "image/png", "image/jpeg")
+
+
+def autograded_notebook(executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """What the instructor's formgrader and ``nbgrader generate_feedback`` read: the run
+    notebook without the grader's probe, and with outputs reduced to plain text and
+    raster images (a student's HTML, JavaScript or SVG output never reaches a browser)."""
+    notebook = nbformat.from_dict(json.loads(json.dumps(executed)))
+    notebook.cells = [cell for cell in notebook.cells if PROBE_MARK not in cell.metadata.get("tags", [])]
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "data" in output:
+                output["data"] = {kind: value for kind, value in output["data"].items() if kind in SAFE_OUTPUT_TYPES}
+    return notebook
+
+
+def write_autograded(course: Path, job: Job, executed: nbformat.NotebookNode) -> None:
+    """Put the run notebook where ``nbgrader autograde`` would: autograded/<student>/<lab>/."""
+    target = course / "autograded" / job.student / job.lab / Path(job.release).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(target.name + ".tmp")
+    nbformat.write(autograded_notebook(executed), temporary)
+    temporary.replace(target)
+
+
 def judge_all(lab_id: str, cells: list, private: Path, hashes: dict) -> tuple:
     """Judge every graded cell on the artifacts in ``private``.
 
@@ -206,6 +232,8 @@ def grade_submission(job: Job) -> dict:
         except Exception:  # a link, a half-written or enormous file, not a notebook
             executed = None
     status, reasons = _diagnose(run, executed, {grade_id for grade_id, _ in cells})
+    if executed is not None:
+        write_autograded(course, job, executed)
     private = course / ".grader" / job.lab / job.student
     hashes = _collect_artifacts(work, private)
     shutil.rmtree(work, ignore_errors=True)

@@ -23,6 +23,7 @@ which strips solutions and hidden tests.
 import argparse
 import ast
 import filecmp
+import json
 import shutil
 import subprocess
 import sys
@@ -108,13 +109,25 @@ def to_nbgrader_notebook(script: Path) -> nbformat.NotebookNode:
     return notebook
 
 
+def student_thresholds(root: Path = REPO) -> str:
+    """coursekit/thresholds.json: every lab's threshold numbers, nothing else of its table."""
+    table = {}
+    for path in sorted((root / "solutions").glob("*/thresholds.json")):
+        metrics = json.loads(path.read_text())["metrics"]
+        table[path.parent.name] = {metric: {key: entry["threshold"] for key, entry in sorted(entries.items())}
+                                   for metric, entries in sorted(metrics.items())}
+    return json.dumps(table, indent=1, sort_keys=True) + "\n"
+
+
 def build(out_root: Path, root: Path = REPO, verbose: bool = True, labs=None) -> list:
     """Write source notebooks and student labs under ``out_root``.
 
     Returns:
         The written paths, relative to ``out_root``.
     """
-    written = []
+    written = [Path("coursekit") / "thresholds.json"]
+    (out_root / written[0]).parent.mkdir(parents=True, exist_ok=True)
+    (out_root / written[0]).write_text(student_thresholds(root))
     with tempfile.TemporaryDirectory(prefix="course-build-") as scratch:
         course = Path(scratch)
         shutil.copy(root / "nbgrader_config.py", course / "nbgrader_config.py")

@@ -125,3 +125,25 @@ def check_at_most(name: str, value: float, ceiling: float, hint: str = "") -> No
         shown = f"{value:.3g}" if isinstance(value, (int, float)) else str(value)
         _fail(f"{name} is {shown}, expected at most {ceiling:g}" + (f"; {hint}" if hint else ""))
     print(f"OK {name} = {value:.3g} (at most {ceiling:g})")
+
+
+def check_grader_threshold(lab, metric: str, value: float, data, hint: str = "", label: str | None = None) -> None:
+    """Check a score against the threshold the grader will apply on the same data and budget.
+
+    Args:
+        lab: the notebook's ``LabContext`` (``setup_lab``'s result).
+        metric: the name in the lab's threshold table, e.g. "macro_f1".
+        value: the score the notebook measured.
+        data: the loaded data set (its ``key`` names the table's data set).
+        label: how to name the score in the message (default: ``metric``).
+    """
+    from coursekit.thresholds import grader_threshold
+
+    threshold = grader_threshold(lab.lab_id, metric, data.key, lab.budget.name)
+    if threshold is None:
+        _fail(f"no grader threshold is known for {metric} on {data.key} at the {lab.budget.name} budget")
+    label = label or metric
+    if value is None or not value >= threshold:
+        _fail(f"{label} is {value}, below {threshold:.4f}, the grader's threshold for this data and budget"
+              + (f"; {hint}" if hint else ""))
+    print(f"OK {label} = {value:.4f} reaches {threshold:.4f}, the grader's threshold for this data and budget")

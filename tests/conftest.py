@@ -12,15 +12,3 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-
-import pytest  # noqa: E402
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
-    """Keep the tests that share a lab's expensive fixture on one xdist worker (the
-    fixture would otherwise run once per worker that gets one of them)."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and "graded" in callspec.params and item.module.__name__ == "test_graders_agree":
-            item.add_marker(pytest.mark.xdist_group(f"graders-{callspec.params['graded']}"))

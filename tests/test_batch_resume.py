@@ -15,8 +15,7 @@ from autograder.batch.corpus import honest, with_answers
 from autograder.batch.sandbox import isolation_available
 from solution_text import REPO
 
-pytestmark = [pytest.mark.skipif(not isolation_available(), reason="sandbox needs Linux namespaces as root"),
-              pytest.mark.xdist_group("batch-resume")]
+pytestmark = pytest.mark.skipif(not isolation_available(), reason="sandbox needs Linux namespaces as root")
 LAB = "02-fashion-mnist-cnn"
 SUBMISSIONS = {
     "a-untouched": json.dumps(with_answers(LAB, {})).encode(),

@@ -61,7 +61,7 @@ def _lost(cells: dict) -> set:
     return {name for name, score in cells.items() if not score}
 
 
-@pytest.fixture(scope="module", params=all_labs())  # one xdist group per lab: tests/conftest.py
+@pytest.fixture(scope="module", params=all_labs())
 def graded(request, tmp_path_factory):
     lab = request.param
     cases = answers(lab)

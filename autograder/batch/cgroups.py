@@ -99,9 +99,10 @@ class Group:
         return None
 
     def destroy(self) -> None:
-        """Kill whatever is left in the group and remove it."""
+        """Kill whatever is left in the group and remove it (waiting up to 20 s for the
+        killed processes to be reaped)."""
         for folder in self.folders:
-            for _ in range(50):
+            for _ in range(200):
                 procs = (folder / "cgroup.procs").read_text().split() if (folder / "cgroup.procs").exists() else []
                 for pid in procs:
                     try:
@@ -113,3 +114,21 @@ class Group:
                     break
                 except OSError:
                     time.sleep(0.1)
+
+
+def remove_stale(minimum_age: float = 600.0) -> int:
+    """Remove this grader family's groups that hold no process and are older than
+    ``minimum_age`` seconds (left by a killed grader); return how many were removed.
+    Younger empty groups may belong to a sandbox another grader is just starting."""
+    removed = 0
+    parents = [ROOT / PARENT] if _v2_root() else [root / PARENT for root in (_v1_roots() or ())]
+    for parent in parents:
+        for folder in parent.glob("*") if parent.is_dir() else []:
+            try:
+                empty = not (folder / "cgroup.procs").read_text().split()
+                if folder.is_dir() and empty and time.time() - folder.stat().st_mtime > minimum_age:
+                    folder.rmdir()
+                    removed += 1
+            except OSError:
+                continue
+    return removed

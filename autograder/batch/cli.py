@@ -28,6 +28,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from autograder.batch import store
+from autograder.batch.cgroups import Group, remove_stale
 from autograder.batch.feedback import write_feedback
 from autograder import labs
 from autograder.batch.pipeline import Job, grade_safely, grader_error, graded_cells
@@ -289,6 +290,8 @@ def main(argv=None) -> int:
         collect_zip(course, args.lab, args.zip.resolve(), args.zip_regexp)
     register_lab(course, args.lab, db_url, releases[0])
     settle_thresholds(args.lab, args.calibrate_missing)
+    if Group.available():
+        remove_stale()  # control groups a killed grader left
     limits = Limits(args.memory, args.cpu, args.wall, args.cell_timeout, args.processes, args.file_size)
     environment = tuple((name, os.environ[name]) for name in ENVIRONMENT_NAMES if name in os.environ)
     jobs = find_jobs(course, args.lab, releases[0], limits, environment, args.keep_artifacts)

@@ -9,6 +9,7 @@ dies or overruns, that submission's checks fail with the reason and a fresh chil
 the next one; the worker, and so the batch, go on.
 """
 
+import atexit
 import os
 import resource
 import socket
@@ -107,5 +108,9 @@ def judge_in_child(lab_id: str, cells: list, private, hashes: dict) -> tuple:
     """Judge with this worker's own judge process (started on first use)."""
     global _judge
     if _judge is None:
+        from multiprocessing import util
+
         _judge = JudgeProcess()
+        util.Finalize(_judge, _judge.stop, exitpriority=10)  # a pool worker's exit skips atexit
+        atexit.register(_judge.stop)
     return _judge.judge(lab_id, cells, private, hashes)

@@ -27,7 +27,7 @@ import numpy as np
 
 from coursekit import setup_lab
 from coursekit import plots
-from coursekit.checks import check_array, check_at_least, check_model_layers, check_value
+from coursekit.checks import check_array, check_at_least, check_grader_threshold, check_model_layers, check_value
 from coursekit.data import load_mnist
 from coursekit.model_diff import spec
 
@@ -311,4 +311,4 @@ test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
 print(f"Test loss {test_loss:.4f}, test accuracy {test_accuracy:.4f} ({data.description})")
 
 # %% kind="test" id="accuracy" points=3
-check_at_least("test accuracy", test_accuracy, 0.3, hint="chance is 0.1; is the model trained?")
+check_grader_threshold(lab, "accuracy", test_accuracy, data, hint="chance is 0.1; is the model trained?")

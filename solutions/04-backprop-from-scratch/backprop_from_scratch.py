@@ -40,7 +40,7 @@ import tensorflow as tf
 from threadpoolctl import threadpool_limits
 
 from coursekit import plots, setup_lab
-from coursekit.checks import check_array, check_at_least, check_at_most, check_value
+from coursekit.checks import check_array, check_at_least, check_grader_threshold, check_at_most, check_value
 from coursekit.data import load_mnist
 
 lab = setup_lab("04-backprop-from-scratch")
@@ -1112,4 +1112,5 @@ plt.show()
 # budget.
 
 # %% kind="test" id="accuracy" points=3
-check_at_least("test accuracy of the NumPy network", test_accuracy, 0.5, hint="chance is 0.1; is the network trained?")
+check_grader_threshold(lab, "accuracy", test_accuracy, data, hint="chance is 0.1; is the network trained?",
+                       label="test accuracy of the NumPy network")

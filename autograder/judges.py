@@ -12,6 +12,7 @@ from autograder.batch.artifacts import Unsupported
 from autograder.exercise import Failure
 from autograder.reference_checks import compare_with_reference
 from coursekit.checks import CheckFailed, check_array
+from coursekit.data import LOADERS
 from coursekit.lab import budget_from_env
 
 
@@ -55,6 +56,11 @@ def same_model(model, reference_model, batch=None, atol: float = 1e-5) -> None:
     if model is None or not hasattr(model, "layers"):
         raise Failure(f"expected a keras.Model, found {type(model).__name__}")
     compare_with_reference(model, reference_model, fixed_images() if batch is None else batch, atol)
+
+
+def grader_data(reference):
+    """The grader's own copy of the lab's data set (``reference.DATASET``), at this budget."""
+    return LOADERS[reference.DATASET](budget=budget_from_env(), verbose=False)
 
 
 def threshold_report(lab_id: str, metric: str, value: float, dataset, about: str | None = None, *,

@@ -50,6 +50,15 @@ def check_array(name: str, found, expected, atol: float = 1e-6, rtol: float = 1e
     print(f"OK {name}: shape {found_array.shape}, values match")
 
 
+def loss_name(loss) -> str:
+    """A compiled loss as text, whatever form it was given in: the string itself
+    ("categorical_crossentropy"), a loss object's name (``CategoricalCrossentropy()``) or a
+    loss function's (``keras.losses.categorical_crossentropy``)."""
+    if isinstance(loss, str):
+        return loss
+    return str(getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__)
+
+
 def check_value(name: str, found, expected) -> None:
     """Check an exact value (an int, a string, a tuple...)."""
     if found != expected:

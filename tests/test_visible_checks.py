@@ -111,3 +111,17 @@ def test_functional_check_rejects_a_sequential(lab02):
              + RIGHT + "])\nbuild_functional = build_sequential\n")
     message = run_check(lab02, "functional", wrong)
     assert "build_functional() is not a Sequential: expected False, found True" in message
+
+
+@pytest.mark.parametrize("loss", ['"categorical_crossentropy"', "keras.losses.CategoricalCrossentropy()",
+                                  "keras.losses.categorical_crossentropy"])
+def test_every_form_of_the_loss_passes_the_visible_and_the_hidden_check(lab01, loss):
+    """The same equivalent answers pass both checks: no surprise lost points."""
+    from autograder.check import check
+
+    source, base = lab01
+    namespace = dict(base)
+    exec(MODEL.format(lr=1.0, shape=(28, 28, 1), layers=RIGHT).replace('loss="categorical_crossentropy"', f"loss={loss}"),
+         namespace)
+    exec(source["model"], namespace)  # the visible check raises if it refuses the form
+    check("01-keras-basics", "model", namespace)

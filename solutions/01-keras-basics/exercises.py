@@ -5,9 +5,8 @@ import numpy as np
 import tensorflow as tf
 
 from autograder.exercise import Exercise, Failure, probe_helper
-from autograder.judges import classifier_report, field, same_array, same_model, same_value
-from coursekit.data import LOADERS
-from coursekit.lab import budget_from_env
+from autograder.judges import classifier_report, field, grader_data, same_array, same_model, same_value
+from coursekit.checks import loss_name
 
 from . import LAB_ID, reference
 
@@ -21,14 +20,6 @@ def hidden_rng(salt):
 @probe_helper
 def one_hot(labels, classes):
     return np.eye(classes)[labels]
-
-
-@probe_helper
-def loss_name(loss):
-    """A compiled loss as plain text: the string itself, or the name of the loss object/function."""
-    if isinstance(loss, str):
-        return loss
-    return str(getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__)
 
 
 class neuron(Exercise):
@@ -181,5 +172,5 @@ class accuracy(Exercise):
         return model
 
     def judge(outputs, inputs):
-        dataset = LOADERS[reference.DATASET](budget=budget_from_env(), verbose=False)
+        dataset = grader_data(reference)
         return classifier_report(LAB_ID, reference.METRIC, outputs, dataset)

@@ -27,7 +27,7 @@ import numpy as np
 
 from coursekit import setup_lab
 from coursekit import plots
-from coursekit.checks import check_array, check_at_least, check_grader_threshold, check_model_layers, check_value
+from coursekit.checks import check_array, check_grader_threshold, check_model_layers, check_value, loss_name
 from coursekit.data import load_mnist
 from coursekit.model_diff import spec
 
@@ -294,7 +294,7 @@ check_model_layers(model, [
 ], input_shape=(28, 28, 1))
 check_value("optimizer", type(model.optimizer).__name__, "Adadelta")
 check_array("optimizer learning rate", float(model.optimizer.learning_rate), 1.0)
-check_value("loss", model.loss, "categorical_crossentropy")
+check_value("loss", loss_name(model.loss), "categorical_crossentropy")  # a string, an object or a function
 
 # %% [markdown]
 # Train with `fit(batch_size, epochs, validation_data)` and look at the learning curves,

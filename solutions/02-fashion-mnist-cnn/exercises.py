@@ -5,9 +5,8 @@ import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score
 
 from autograder.exercise import Exercise, Failure, probe_helper
-from autograder.judges import classifier_report, field, same_array, same_model, same_value
-from coursekit.data import ImageDataset, LOADERS
-from coursekit.lab import budget_from_env
+from autograder.judges import classifier_report, field, grader_data, same_array, same_model, same_value
+from coursekit.data import ImageDataset
 
 from . import LAB_ID, reference
 
@@ -169,5 +168,5 @@ class macro_f1(Exercise):
         return model
 
     def judge(outputs, inputs):
-        dataset = LOADERS[reference.DATASET](budget=budget_from_env(), verbose=False)
+        dataset = grader_data(reference)
         return classifier_report(LAB_ID, reference.METRIC, outputs, dataset)

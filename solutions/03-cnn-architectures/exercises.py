@@ -19,10 +19,8 @@ import numpy as np
 
 from autograder.batch.artifacts import Unsupported
 from autograder.exercise import Exercise, Failure, probe_helper
-from autograder.judges import classifier_report, fixed_images, same_array, same_model
+from autograder.judges import classifier_report, fixed_images, grader_data, same_array, same_model
 from autograder.reference_checks import check_structure, compare_with_reference
-from coursekit.data import LOADERS
-from coursekit.lab import budget_from_env
 from coursekit.model_diff import summarize
 
 from . import LAB_ID, reference
@@ -127,7 +125,7 @@ def push_report(model, tier: int) -> dict:
     Tier 1: the Inception reference's threshold; tier 2: the stronger reference's.
     """
     model = student_model(model, "push_model (trained by the push cell)")
-    dataset = LOADERS[reference.DATASET](budget=budget_from_env(), verbose=False)
+    dataset = grader_data(reference)
     return classifier_report(LAB_ID, "macro_f1", model, dataset, threshold_metric=PUSH_TIER_METRICS[tier],
                              threshold_name=f"the tier {tier} threshold")
 
@@ -473,7 +471,7 @@ class inception_f1(Exercise):
 
     def judge(outputs, inputs):
         model = student_model(outputs, "inception_model (trained in the notebook)")
-        dataset = LOADERS[reference.DATASET](budget=budget_from_env(), verbose=False)
+        dataset = grader_data(reference)
         return classifier_report(LAB_ID, reference.METRIC, model, dataset)
 
 

@@ -13,9 +13,7 @@ import io
 import numpy as np
 
 from autograder.exercise import Exercise, Failure, probe_helper
-from autograder.judges import classifier_report, field, same_array, same_value
-from coursekit.data import LOADERS
-from coursekit.lab import budget_from_env
+from autograder.judges import classifier_report, field, grader_data, same_array, same_value
 from coursekit.optimisers import numpy_trajectory, schedule_values
 from coursekit.probe import describe_error
 
@@ -603,5 +601,5 @@ class training(Exercise):
     def judge(outputs, inputs):
         if not isinstance(outputs, dict) or "Adam" not in outputs:
             raise Failure("models has no 'Adam' entry; run the training cell")
-        dataset = LOADERS[reference.DATASET](budget=budget_from_env(), verbose=False)
+        dataset = grader_data(reference)
         return classifier_report(LAB_ID, reference.METRIC, outputs["Adam"], dataset)

@@ -22,7 +22,7 @@ from coursekit.lab import budget_from_env, set_determinism
 from coursekit.model_diff import LayerSpec, first_difference, summarize
 
 from autograder.exercise import Exercise, Failure, probe_helper
-from autograder.judges import field, same_array, same_model, threshold_report
+from autograder.judges import field, grader_data, same_array, same_model, threshold_report
 
 from . import LAB_ID, reference
 
@@ -228,7 +228,7 @@ def _layer_specs(layers, what):
 
 
 def _dataset():
-    return LOADERS[reference.DATASET](budget=budget_from_env(), verbose=False)
+    return grader_data(reference)
 
 
 # ------------------------------------------------------------------ 1. dropout

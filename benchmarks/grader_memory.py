@@ -107,12 +107,18 @@ def main() -> None:
         output, _ = batch.communicate()
         sampler.join()
         seconds = time.perf_counter() - started
-        hostile = json.loads((course / "autograded" / "student000" / LAB / "batch-status.json").read_text())
-    print(output.splitlines()[-1] if output else "")
-    print(f"{args.label}: {args.count} submissions in {seconds:.0f} s; largest grader process peaked at "
-          f"{peaks['single'] / (1 << 30):.2f} GiB, all grader processes together at {peaks['sum'] / (1 << 30):.2f} GiB; "
-          f"hostile submission {hostile['score']:g}/{hostile['max_score']:g} {hostile['status']}: "
-          f"{[c['message'][:90] for c in hostile['checks'] if not c['points']][:2]}")
+        status = course / "autograded" / "student000" / LAB / "batch-status.json"
+        graded = len(list(course.glob(f"autograded/*/{LAB}/batch-status.json")))
+        if status.exists():
+            hostile = json.loads(status.read_text())
+            verdict = (f"hostile submission {hostile['score']:g}/{hostile['max_score']:g} {hostile['status']}: "
+                       f"{[c['message'][:90] for c in hostile['checks'] if not c['points']][:2]}")
+        else:
+            verdict = "the hostile submission got no status file"
+    print("\n".join(output.splitlines()[-6:]))
+    print(f"{args.label}: exit code {batch.returncode}, {graded} of {args.count} submissions graded in {seconds:.0f} s; "
+          f"largest grader process peaked at {peaks['single'] / (1 << 30):.2f} GiB, all grader processes together at "
+          f"{peaks['sum'] / (1 << 30):.2f} GiB; {verdict}")
 
 
 if __name__ == "__main__":

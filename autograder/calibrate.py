@@ -4,7 +4,8 @@
     python -m autograder.calibrate 01-keras-basics --data keras --budget full --seeds 0 1 2 3 4
 
 A lab's reference module (``solutions/<lab>/reference.py``) names LAB_ID, DATASET and
-METRIC and provides ``train(dataset, budget, seed) -> keras.Model`` (a classifier scored
+METRIC (and METRIC_DATASETS, {metric: data-set name}, for metrics measured on other data)
+and provides ``train(dataset, budget, seed) -> keras.Model`` (a classifier scored
 with METRIC on the held-out split) and/or ``SCORES = {name: score(dataset, budget, seed)}``
 for other metrics, chosen with ``--metric``.
 The threshold is the worst seed's score minus ``--margin``; the table keeps every
@@ -49,7 +50,7 @@ def seed_score(reference, metric: str, dataset, budget, seed) -> float:
         raise ValueError(f"{reference.LAB_ID} has no metric {metric!r}; it has "
                          f"{sorted({reference.METRIC, *custom})}")
     model = reference.train(dataset, budget, seed)
-    return metrics.score(metric, dataset.y_test, metrics.predict_labels(model, dataset.x_test))
+    return metrics.score(metric, dataset.y_test, metrics.test_predictions(model, dataset), metrics.n_classes(dataset))
 
 
 def all_metrics(reference) -> list:
@@ -66,7 +67,12 @@ def calibrate(lab_id: str, data_mode: str, budget_name: str, seeds, margin: floa
     reference = reference_module(lab_id)
     metric = metric or reference.METRIC
     budget = BUDGETS[budget_name]
-    dataset = LOADERS[reference.DATASET](mode=data_mode, budget=budget, verbose=progress is None)
+    name = getattr(reference, "METRIC_DATASETS", {}).get(metric, reference.DATASET)
+    dataset = LOADERS[name](mode=data_mode, budget=budget, verbose=progress is None)
+    expected_key = thresholds.dataset_key(lab_id, data_mode, metric)
+    if dataset.key != expected_key:
+        raise ValueError(f"the {name!r} loader returned data keyed {dataset.key!r}; its registry entry says "
+                         f"{expected_key!r} for data mode {data_mode!r}")
     scores = {}
     for position, seed in enumerate(seeds, start=1):
         started = time.perf_counter()
@@ -96,10 +102,10 @@ def calibrate_missing(lab_id: str, data_mode: str, budget_name: str, seeds=(0, 1
     todo = thresholds.provisional_entries(lab_id, data_mode, budget_name)
     if not todo:
         return []
-    key = thresholds.dataset_key(lab_id, data_mode)
     with tqdm(total=len(todo) * len(seeds), unit="seed", desc=f"calibrating {lab_id}", dynamic_ncols=True) as bar:
         for metric in todo:
             entry = calibrate(lab_id, data_mode, budget_name, list(seeds), DEFAULT_MARGINS[budget_name], metric, bar)
+            key = thresholds.dataset_key(lab_id, data_mode, metric)
             thresholds.store(lab_id, metric, key, budget_name, entry)
             tqdm.write(f"{lab_id} {metric} {key}/{budget_name}: seeds {entry['scores']}, "
                        f"threshold {entry['threshold']:.4f} (stored)")
@@ -131,7 +137,7 @@ def main(argv=None) -> int:
             entry = calibrate(args.lab, args.data, args.budget, args.seeds, margin, metric)
         except ValueError as error:
             parser.error(str(error))
-        key = LOADERS[reference.DATASET](mode=args.data, budget=BUDGETS[args.budget], verbose=False).key
+        key = thresholds.dataset_key(args.lab, args.data, metric)
         print(f"{args.lab} {metric} {key}/{args.budget}: worst seed {entry['worst']:.4f}, "
               f"threshold {entry['threshold']:.4f}")
         if not args.dry_run:

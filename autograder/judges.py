@@ -58,9 +58,9 @@ def same_model(model, reference_model, batch=None, atol: float = 1e-5) -> None:
     compare_with_reference(model, reference_model, fixed_images() if batch is None else batch, atol)
 
 
-def grader_data(reference):
-    """The grader's own copy of the lab's data set (``reference.DATASET``), at this budget."""
-    return LOADERS[reference.DATASET](budget=budget_from_env(), verbose=False)
+def grader_data(reference, name: str | None = None):
+    """The grader's own copy of a data set at this budget: ``name``, or the lab's ``reference.DATASET``."""
+    return LOADERS[name or reference.DATASET](budget=budget_from_env(), verbose=False)
 
 
 def threshold_report(lab_id: str, metric: str, value: float, dataset, about: str | None = None, *,
@@ -83,7 +83,7 @@ def threshold_report(lab_id: str, metric: str, value: float, dataset, about: str
     report = {"metric": metric, "score": round(float(value), 4), "threshold": entry["threshold"],
               "provisional": bool(entry.get("provisional")), "data": dataset.description}
     note = " (provisional threshold)" if report["provisional"] else ""
-    about = about or f"on {dataset.description} ({len(dataset.y_test)} held-out images)"
+    about = about or f"on {dataset.description} ({len(dataset.y_test)} held-out samples)"
     line = (f"{metric} = {value:.4f} {about} "
             f"{'passes' if value >= entry['threshold'] else 'is below'} {threshold_name} {entry['threshold']:.4f}{note}")
     print(line)
@@ -92,9 +92,10 @@ def threshold_report(lab_id: str, metric: str, value: float, dataset, about: str
     return report
 
 
-def classifier_report(lab_id: str, metric: str, model, dataset, **threshold) -> dict:
+def classifier_report(lab_id: str, metric: str, model, dataset, inputs=None, **threshold) -> dict:
     """Score ``model`` on the grader's held-out split and compare with the lab's threshold
     (``threshold``: ``threshold_report``'s ``threshold_metric`` and ``threshold_name``).
+    ``inputs``: what the model takes for ``dataset.x_test`` (default: ``metrics.test_predictions``'s).
 
     Returns:
         ``threshold_report``'s report and "class_names", "confusion_matrix".
@@ -103,11 +104,12 @@ def classifier_report(lab_id: str, metric: str, model, dataset, **threshold) -> 
         Failure: the score is below the threshold (with this report attached).
     """
     try:
-        predictions = metrics.predict_labels(model, dataset.x_test)
+        predictions = metrics.test_predictions(model, dataset, inputs)
     except Exception as error:  # a model that does not fit the data, or outputs nonsense
-        raise Failure(f"the model could not classify the held-out images ({type(error).__name__}: {error})")
-    value = metrics.score(metric, dataset.y_test, predictions)
-    matrix = metrics.confusion(dataset.y_test, predictions)
+        raise Failure(f"the model could not classify the held-out data ({type(error).__name__}: {error})")
+    classes = metrics.n_classes(dataset)
+    value = metrics.score(metric, dataset.y_test, predictions, classes)
+    matrix = metrics.confusion(dataset.y_test, predictions, classes)
     extra = {"class_names": [str(name) for name in dataset.class_names], "confusion_matrix": matrix.tolist()}
     try:
         report = threshold_report(lab_id, metric, value, dataset, **threshold)

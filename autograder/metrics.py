@@ -11,7 +11,7 @@ from autograder import thresholds
 
 
 def predict_labels(model, images, batch_size: int = 256) -> np.ndarray:
-    """Class predictions of a Keras classifier.
+    """Class predictions of a Keras classifier of images.
 
     Args:
         model: a Keras model mapping (n, 28, 28, 1) float32 images in [0, 1]
@@ -21,19 +21,40 @@ def predict_labels(model, images, batch_size: int = 256) -> np.ndarray:
     Returns:
         int array (n,) of predicted classes.
     """
-    inputs = (np.asarray(images, dtype="float32") / 255.0)[..., None]
+    return predict_classes(model, (np.asarray(images, dtype="float32") / 255.0)[..., None], batch_size)
+
+
+def predict_classes(model, inputs, batch_size: int = 256) -> np.ndarray:
+    """Class predictions of a Keras classifier on prepared inputs (n, ...) -> int (n,)."""
     # Direct calls rather than model.predict: no tf.data pipeline, so nothing is logged
     # to stderr (nbgrader scores a test cell that writes to stderr as failed).
     scores = np.concatenate([np.asarray(model(inputs[start:start + batch_size], training=False))
                              for start in range(0, len(inputs), batch_size)])
-    if scores.ndim != 2 or scores.shape[0] != len(images):
+    if scores.ndim != 2 or scores.shape[0] != len(inputs):
         raise ValueError(f"the model should output (n, classes) scores; it gave shape {scores.shape}")
     return scores.argmax(axis=1)
 
 
-def score(metric: str, y_true, y_pred) -> float:
+def test_predictions(model, dataset, inputs=None) -> np.ndarray:
+    """The model's classes for ``dataset.x_test``. The model's input is ``inputs`` if given,
+    else ``dataset.model_inputs(dataset.x_test)`` where the data set defines it (text, graphs),
+    else the images scaled to [0, 1] with a channel axis."""
+    if inputs is None:
+        prepare = getattr(dataset, "model_inputs", None)
+        if prepare is None:
+            return predict_labels(model, dataset.x_test)
+        inputs = prepare(dataset.x_test)
+    return predict_classes(model, inputs)
+
+
+def n_classes(dataset) -> int:
+    """How many classes a data set has (its class_names; 10 where it names none)."""
+    return len(getattr(dataset, "class_names", None) or range(10))
+
+
+def score(metric: str, y_true, y_pred, n_classes: int = 10) -> float:
     if metric == "macro_f1":
-        return float(f1_score(y_true, y_pred, average="macro", labels=np.arange(10), zero_division=0))
+        return float(f1_score(y_true, y_pred, average="macro", labels=np.arange(n_classes), zero_division=0))
     if metric == "accuracy":
         return float(accuracy_score(y_true, y_pred))
     raise ValueError(f"unknown metric {metric!r}; use 'macro_f1' or 'accuracy'")

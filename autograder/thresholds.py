@@ -58,12 +58,13 @@ def store(lab_id: str, metric: str, dataset_key: str, budget_name: str, entry: d
 
 
 def reference_facts(lab_id: str) -> dict:
-    """DATASET, METRIC, whether it defines ``train``, and the SCORES names of a lab's
-    reference, read from its syntax: no TensorFlow import, so a grader starts fast."""
+    """DATASET, METRIC, whether it defines ``train``, the SCORES names and METRIC_DATASETS
+    ({metric: data-set name} for metrics not measured on DATASET) of a lab's reference,
+    read from its syntax: no TensorFlow import, so a grader starts fast."""
     import ast
 
     tree = ast.parse((labs.folder(lab_id) / "reference.py").read_text())
-    facts = {"DATASET": None, "METRIC": None, "train": False, "SCORES": []}
+    facts = {"DATASET": None, "METRIC": None, "train": False, "SCORES": [], "METRIC_DATASETS": {}}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == "train":
             facts["train"] = True
@@ -73,14 +74,22 @@ def reference_facts(lab_id: str) -> dict:
                 facts[name] = node.value.value
             elif name == "SCORES" and isinstance(node.value, ast.Dict):
                 facts["SCORES"] = [key.value for key in node.value.keys if isinstance(key, ast.Constant)]
+            elif name == "METRIC_DATASETS" and isinstance(node.value, ast.Dict):
+                facts["METRIC_DATASETS"] = ast.literal_eval(node.value)
     return facts
 
 
-def dataset_key(lab_id: str, data_mode: str) -> str:
-    """The table's data key for a lab in a data mode, without loading any data."""
-    from coursekit.data import OFFLINE_KEY
+def dataset_name(lab_id: str, metric: str | None = None) -> str:
+    """The name of the data set ``metric`` is measured on (METRIC_DATASETS, else DATASET)."""
+    facts = reference_facts(lab_id)
+    return facts["METRIC_DATASETS"].get(metric, facts["DATASET"])
 
-    return OFFLINE_KEY if data_mode == "offline" else reference_facts(lab_id)["DATASET"]
+
+def dataset_key(lab_id: str, data_mode: str, metric: str | None = None) -> str:
+    """The table's data key for a lab's metric in a data mode, without loading any data."""
+    from coursekit.data import data_set
+
+    return data_set(dataset_name(lab_id, metric)).keys[data_mode]
 
 
 def lab_metrics(lab_id: str) -> list:
@@ -93,16 +102,16 @@ def required_entries(lab_id: str) -> list:
     """Every (metric, data key, budget) the lab can be graded on: all must be in its table."""
     from coursekit.lab import BUDGETS, DATA_MODES
 
-    return [(metric, dataset_key(lab_id, mode), budget) for metric in lab_metrics(lab_id)
+    return [(metric, dataset_key(lab_id, mode, metric), budget) for metric in lab_metrics(lab_id)
             for mode in DATA_MODES for budget in sorted(BUDGETS)]
 
 
 def provisional_entries(lab_id: str, data_mode: str, budget_name: str) -> list:
     """The metrics whose entry for this data mode and budget is provisional or missing."""
-    key = f"{dataset_key(lab_id, data_mode)}/{budget_name}"
     table = load_table(lab_id)["metrics"]
     return [metric for metric in lab_metrics(lab_id)
-            if table.get(metric, {}).get(key, {"provisional": True}).get("provisional")]
+            if table.get(metric, {}).get(f"{dataset_key(lab_id, data_mode, metric)}/{budget_name}",
+                                         {"provisional": True}).get("provisional")]
 
 
 def provisional_warning(lab_id: str, data_mode: str, budget_name: str) -> str | None:

@@ -95,3 +95,29 @@ def test_scores_match_scikit_learn():
     assert metrics.confusion(y_true, y_pred).sum() == 300
     with pytest.raises(ValueError, match="unknown metric 'recall'"):
         metrics.score("recall", y_true, y_pred)
+
+
+def test_data_set_registry_names_every_set_and_refuses_unknown_names():
+    from coursekit.data import data_set, registry
+
+    assert {"mnist", "fashion_mnist"} <= set(registry())
+    assert data_set("mnist").keys == {"keras": "mnist", "offline": "mnist5k_offline"}
+    with pytest.raises(ValueError, match=r"no data set named 'nope'; known: \[.*'mnist'"):
+        data_set("nope")
+
+
+def test_every_required_entry_uses_its_metric_data_set_keys():
+    from coursekit.data import data_set
+
+    for lab in labs.all_labs():
+        facts = thresholds.reference_facts(lab)
+        for metric, key, _budget in thresholds.required_entries(lab):
+            name = facts["METRIC_DATASETS"].get(metric, facts["DATASET"])
+            assert key in data_set(name).keys.values()
+
+
+def test_macro_f1_averages_over_the_data_sets_own_classes():
+    y_true, y_pred = np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1])
+    two = metrics.score("macro_f1", y_true, y_pred, n_classes=2)
+    assert two == pytest.approx((2 / 3 + 0.8) / 2)
+    assert metrics.score("macro_f1", y_true, y_pred) == pytest.approx(two * 2 / 10)

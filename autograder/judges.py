@@ -13,6 +13,7 @@ from autograder.exercise import Failure
 from autograder.reference_checks import compare_with_reference
 from coursekit.checks import CheckFailed, check_array
 from coursekit.data import LOADERS
+from coursekit.model_diff import first_difference, summarize
 from coursekit.lab import budget_from_env
 
 
@@ -56,6 +57,16 @@ def same_model(model, reference_model, batch=None, atol: float = 1e-5) -> None:
     if model is None or not hasattr(model, "layers"):
         raise Failure(f"expected a keras.Model, found {type(model).__name__}")
     compare_with_reference(model, reference_model, fixed_images() if batch is None else batch, atol)
+
+
+def same_structure(name: str, model, reference_model) -> None:
+    """Layers, settings, shapes and parameter counts only: for a model the student trained,
+    whose weights cannot match the reference's."""
+    if model is None or not hasattr(model, "layers"):
+        raise Failure(f"{name} should be a keras model, found {type(model).__name__}")
+    difference = first_difference(summarize(model), summarize(reference_model))
+    if difference:
+        raise Failure(f"{name}: {difference}")
 
 
 def grader_data(reference, name: str | None = None):

@@ -34,8 +34,12 @@ def check_array(name: str, found, expected, atol: float = 1e-6, rtol: float = 1e
         _fail(f"{name}: expected shape {expected_array.shape}, found {found_array.shape}")
     if not np.all(np.isfinite(found_array)):
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(found_array))[0])
-        _fail(f"{name}: value at index {where} is {found_array[where]} (not finite); "
-              "check for overflow in exp() or log(0)")
+        if np.isnan(found_array[where]):
+            cause = ("check for a 0/0 (a count or sum that can be zero, e.g. the precision of a class "
+                     "that is never predicted), or an overflow in exp() or log(0) upstream")
+        else:
+            cause = "check for overflow in exp() or log(0), or a division by zero"
+        _fail(f"{name}: value at index {where} is {found_array[where]} (not finite); {cause}")
     close = np.isclose(found_array, expected_array, atol=atol, rtol=rtol)
     if not np.all(close) and found_array.ndim == 2 and found_array.shape[0] == found_array.shape[1] \
             and np.allclose(found_array, expected_array.T, atol=atol, rtol=rtol):
@@ -156,3 +160,36 @@ def check_grader_threshold(lab, metric: str, value: float, data, hint: str = "",
         _fail(f"{label} is {value}, below {threshold:.4f}, the grader's threshold for this data and budget"
               + (f"; {hint}" if hint else ""))
     print(f"OK {label} = {value:.4f} reaches {threshold:.4f}, the grader's threshold for this data and budget")
+
+
+def answers_digest(answers) -> str:
+    """SHA-256 of a quiz's answers (JSON with sorted keys): what ``check_answers`` compares."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()
+
+
+def check_answers(name: str, answers: dict, expected_keys, digest: str, hint: str = "") -> None:
+    """Check a quiz's answers without showing them: the keys and True/False values first, then
+    the answers against the digest of the correct ones (``answers_digest``).
+
+    Args:
+        answers: {question: True/False}, the student's.
+        expected_keys: the questions, all of which need an answer.
+        digest: ``answers_digest`` of the correct answers.
+        hint: what to reconsider when some answer is wrong.
+    """
+    if not isinstance(answers, dict):
+        _fail(f"{name} should be a dict {{question: True or False}}, found {type(answers).__name__}")
+    missing = sorted(set(expected_keys) - set(answers))
+    extra = sorted(set(answers) - set(expected_keys))
+    if missing or extra:
+        _fail(f"{name}: " + "; ".join(part for part in (
+            f"no answer for {missing}" if missing else "", f"questions not asked: {extra}" if extra else "") if part))
+    not_bool = sorted(question for question, answer in answers.items() if not isinstance(answer, bool))
+    if not_bool:
+        _fail(f"{name}: answer True or False (a bool) for {not_bool}")
+    if answers_digest(answers) != digest:
+        _fail(f"{name}: at least one answer is wrong" + (f"; {hint}" if hint else ""))
+    print(f"OK {name}: all {len(answers)} answers are right")

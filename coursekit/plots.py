@@ -1,7 +1,17 @@
 """Plots a person would rather look at than read. Each returns its Figure."""
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
+
+
+def wrapped_title(figure, title: str, fontsize: float = 11) -> None:
+    """A figure title wrapped to the figure's width, so a long one (a data set's description)
+    is never clipped at both ends."""
+    width_inches = figure.get_figwidth()
+    characters_per_line = max(20, int(width_inches * 72 / (0.6 * fontsize)))
+    figure.suptitle(textwrap.fill(title, characters_per_line), fontsize=fontsize)
 
 
 def sample_grid(images, labels, class_names, per_class: int = 6, title: str = "Samples"):
@@ -22,7 +32,7 @@ def sample_grid(images, labels, class_names, per_class: int = 6, title: str = "S
             if column < len(members):
                 axis.imshow(images[members[column]], cmap="gray_r")
         axes[label, 0].set_title(class_names[label], fontsize=8, loc="left")
-    figure.suptitle(title)
+    wrapped_title(figure, title)
     figure.tight_layout()
     return figure
 

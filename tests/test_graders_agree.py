@@ -61,9 +61,8 @@ def _lost(cells: dict) -> set:
     return {name for name, score in cells.items() if not score}
 
 
-@pytest.fixture(scope="module", params=all_labs())
-def graded(request, tmp_path_factory):
-    lab = request.param
+def grade_both_ways(lab: str, tmp_path_factory):
+    """Grade the lab's submissions with plain nbgrader and (in parallel) with the batch grader."""
     cases = answers(lab)
     submissions = {"reference": honest(lab), "blank": with_answers(lab, {}), "wrong": changed(lab, cases["WRONG"])}
     plain_course = tmp_path_factory.mktemp(f"plain-{lab}")
@@ -102,80 +101,89 @@ def _batch_cells(result) -> dict:
     return {check["id"]: check["points"] for check in result["checks"]}
 
 
-def test_reference_gets_full_marks_from_plain_nbgrader(graded):
-    lab, _, _, plain, _, _ = graded
-    row = plain["reference"]
-    assert row["max_score"] > 0 and row["score"] == row["max_score"], f"{lab}: lost {sorted(_lost(row['cells']))}"
-
-
-def test_reference_gets_full_marks_from_the_batch(graded):
-    lab, _, _, plain, _, _ = graded
-    result = _batch(graded)["reference"]
-    lost = [(c["id"], c["message"]) for c in result["checks"] if not c["points"]]
-    assert result["status"] == "ok" and result["score"] == plain["reference"]["max_score"], f"{lab}: {lost} {result['reasons']}"
-
-
-def test_untouched_lab_gets_zero_from_both(graded):
-    _, _, _, plain, _, _ = graded
-    assert plain["blank"]["score"] == 0 and len(plain["blank"]["cells"]) == len(plain["reference"]["cells"])
-    blank = _batch(graded)["blank"]
-    assert blank["score"] == 0 and blank["status"] == "unanswered"
-
-
-def test_typical_mistakes_lose_the_same_cells_in_both(graded):
-    lab, cases, _, plain, _, _ = graded
-    assert _lost(plain["wrong"]["cells"]) == cases["LOSES"], lab
-    result = _batch(graded)["wrong"]
-    assert _batch_cells(result) == plain["wrong"]["cells"], [(c["id"], c["message"]) for c in result["checks"]]
-
-
-def test_tampering_in_the_notebook_gains_nothing_in_the_batch(graded):
-    lab, cases, _, _, _, _ = graded
-    result = _batch(graded)["tamper"]
-    assert _lost(_batch_cells(result)) == cases["TAMPER_LOSES"], [(c["id"], c["message"]) for c in result["checks"]]
-
-
-def test_batch_graded_work_opens_in_nbgrader(graded):
-    """The batch writes what `nbgrader autograde` writes: the run notebook (without the
-    grader's probe) and per-cell grades, so `nbgrader generate_feedback` works on it."""
-    lab, _, _, _, _, batch_course = graded
-    if lab != EXTENDED_LAB:
-        pytest.skip("checked on lab 02")
-    _batch(graded)
-    (notebook,) = (batch_course / "autograded" / "wrong" / lab).glob("*.ipynb")
-    text = notebook.read_text()
-    assert "grader's probe" not in text and "OK model: 8 layers as specified" in text
-    result = nbgrader(batch_course, "generate_feedback", lab, "--student", "wrong", "--force")
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    (page,) = [path for path in (batch_course / "feedback" / "wrong" / lab).glob("*.html") if path.name != "feedback.html"]
-    assert "Score: 12.0 / 15.0" in page.read_text() or "12.0 / 15.0" in page.read_text()
-
-
 def _printed_scores(course, student, lab):
     (notebook,) = (course / "autograded" / student / lab).glob("*.ipynb")
     return re.findall(r"(?:accuracy|macro_f1) = [0-9.]+ on", notebook.read_text())
 
 
-def test_grading_is_deterministic(graded):
-    lab, _, course, plain, _, _ = graded
-    if lab != EXTENDED_LAB:
-        pytest.skip("checked on lab 02")
-    assert plain["reference-again"]["cells"] == plain["reference"]["cells"]
-    first = _printed_scores(course, "reference", lab)
-    assert first and first == _printed_scores(course, "reference-again", lab)
+class GradersAgree:
+    """The checks on one lab; a ``TestLabNN`` subclass per lab below sets LAB. One class per lab
+    (not one parametrized module fixture) so that ``--dist loadscope`` spreads the labs over the
+    workers: each class's fixture grades its lab once, on whichever worker runs the class."""
+
+    LAB = ""
+
+    @pytest.fixture(scope="class")
+    def graded(self, request, tmp_path_factory):
+        return grade_both_ways(request.cls.LAB, tmp_path_factory)
+
+    def test_reference_gets_full_marks_from_plain_nbgrader(self, graded):
+        lab, _, _, plain, _, _ = graded
+        row = plain["reference"]
+        assert row["max_score"] > 0 and row["score"] == row["max_score"], f"{lab}: lost {sorted(_lost(row['cells']))}"
+
+    def test_reference_gets_full_marks_from_the_batch(self, graded):
+        lab, _, _, plain, _, _ = graded
+        result = _batch(graded)["reference"]
+        lost = [(c["id"], c["message"]) for c in result["checks"] if not c["points"]]
+        assert result["status"] == "ok" and result["score"] == plain["reference"]["max_score"], f"{lab}: {lost} {result['reasons']}"
+
+    def test_untouched_lab_gets_zero_from_both(self, graded):
+        _, _, _, plain, _, _ = graded
+        assert plain["blank"]["score"] == 0 and len(plain["blank"]["cells"]) == len(plain["reference"]["cells"])
+        blank = _batch(graded)["blank"]
+        assert blank["score"] == 0 and blank["status"] == "unanswered"
+
+    def test_typical_mistakes_lose_the_same_cells_in_both(self, graded):
+        lab, cases, _, plain, _, _ = graded
+        assert _lost(plain["wrong"]["cells"]) == cases["LOSES"], lab
+        result = _batch(graded)["wrong"]
+        assert _batch_cells(result) == plain["wrong"]["cells"], [(c["id"], c["message"]) for c in result["checks"]]
+
+    def test_tampering_in_the_notebook_gains_nothing_in_the_batch(self, graded):
+        lab, cases, _, _, _, _ = graded
+        result = _batch(graded)["tamper"]
+        assert _lost(_batch_cells(result)) == cases["TAMPER_LOSES"], [(c["id"], c["message"]) for c in result["checks"]]
+
+    def test_the_graded_notebook_says_which_data_it_used(self, graded):
+        lab, _, course, _, _, _ = graded
+        (notebook,) = (course / "autograded" / "reference" / lab).glob("*.ipynb")
+        text = notebook.read_text()
+        assert "data=offline" in text and "budget=smoke" in text and "OFFLINE" in text
 
 
-def test_rewritten_test_cells_are_restored(graded):
-    lab, _, course, plain, _, _ = graded
-    if lab != EXTENDED_LAB:
-        pytest.skip("checked on lab 02")
-    assert plain["rewritten-tests"]["score"] == 0
-    (notebook,) = (course / "autograded" / "rewritten-tests" / lab).glob("*.ipynb")
-    assert f'check({lab!r}, "describe"'.replace('"', "'") in notebook.read_text()
+
+class ExtendedChecks:
+    """What is checked on EXTENDED_LAB only: feedback pages, determinism, restored test cells."""
+
+    def test_batch_graded_work_opens_in_nbgrader(self, graded):
+        """The batch writes what `nbgrader autograde` writes: the run notebook (without the
+        grader's probe) and per-cell grades, so `nbgrader generate_feedback` works on it."""
+        lab, _, _, _, _, batch_course = graded
+        _batch(graded)
+        (notebook,) = (batch_course / "autograded" / "wrong" / lab).glob("*.ipynb")
+        text = notebook.read_text()
+        assert "grader's probe" not in text and "OK model: 8 layers as specified" in text
+        result = nbgrader(batch_course, "generate_feedback", lab, "--student", "wrong", "--force")
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        (page,) = [path for path in (batch_course / "feedback" / "wrong" / lab).glob("*.html") if path.name != "feedback.html"]
+        assert "Score: 12.0 / 15.0" in page.read_text() or "12.0 / 15.0" in page.read_text()
+
+    def test_grading_is_deterministic(self, graded):
+        lab, _, course, plain, _, _ = graded
+        assert plain["reference-again"]["cells"] == plain["reference"]["cells"]
+        first = _printed_scores(course, "reference", lab)
+        assert first and first == _printed_scores(course, "reference-again", lab)
+
+    def test_rewritten_test_cells_are_restored(self, graded):
+        lab, _, course, plain, _, _ = graded
+        assert plain["rewritten-tests"]["score"] == 0
+        (notebook,) = (course / "autograded" / "rewritten-tests" / lab).glob("*.ipynb")
+        assert f'check({lab!r}, "describe"'.replace('"', "'") in notebook.read_text()
 
 
-def test_the_graded_notebook_says_which_data_it_used(graded):
-    lab, _, course, _, _, _ = graded
-    (notebook,) = (course / "autograded" / "reference" / lab).glob("*.ipynb")
-    text = notebook.read_text()
-    assert "data=offline" in text and "budget=smoke" in text and "OFFLINE" in text
+for _lab in all_labs():
+    _name = "TestLab" + _lab.split("-")[0]
+    _bases = (GradersAgree, ExtendedChecks) if _lab == EXTENDED_LAB else (GradersAgree,)
+    globals()[_name] = type(_name, _bases, {"LAB": _lab, "__doc__": f"{_lab} through both graders."})
+

@@ -188,7 +188,7 @@ class SoftmaxCrossEntropy(SoftmaxCrossEntropy):
     ("conv_layer", CONV_BIAS_NOT_SUMMED, "ConvLayer(4, 3×3, stride=2, 'same').grads['bias'] vs GradientTape: at index (0,)"),
     ("pool_layers", MAX_POOL_MASK, "MaxPoolLayer(2).backward with ties (the first maximum gets the gradient): at index (0, 0, 1, 0) expected 0, found 1"),
     ("pool_layers", AVERAGE_NOT_SHARED, "AveragePoolLayer(2).backward vs GradientTape: at index"),
-    ("loss", LOSS_UNSTABLE, "(not finite); check for overflow in exp() or log(0)"),
+    ("loss", LOSS_UNSTABLE, "overflow in exp() or log(0)"),
     ("loss", LOSS_SUMMED_GRADIENT, "SoftmaxCrossEntropy.backward vs GradientTape: at index (1, 0) expected -0.199942, found -0.99971"),
 ])
 def test_wrong_backward_passes(lab04, test_id, wrong, expected):

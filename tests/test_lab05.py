@@ -181,7 +181,9 @@ NESTEROV_AS_MOMENTUM = MOMENTUM.replace("class Momentum", "class Nesterov")
      "Adam(0.01, beta_1=0.8, beta_2=0.99, epsilon=1.0) vs Keras, path (step, coordinate) over 100 steps: at index (1, 0)"),
     ("adam", ADAM.replace("STEP", "learning_rate * self.m / (np.sqrt(self.v) + self.epsilon)"),
      "Adam() vs Keras, path (step, coordinate) over 100 steps: at index (1, 0) expected 0.000999992, found 0.00316227"),
-    ("momentum", MOMENTUM, "Momentum.velocity after 12 steps vs the exponential window: at index (0,) expected"),
+    # PyTorch's convention: the same path at a constant rate, a different one once the rate drops
+    ("momentum", MOMENTUM, "Momentum(piecewise_constant, 0.05 ÷10 every 30 steps, momentum=0.8) -- Keras's convention, "
+                           "not PyTorch's vs Keras, path (step, coordinate) over 100 steps: at index (31, 0) expected"),
     ("nesterov", NESTEROV_AS_MOMENTUM, "Nesterov() vs Keras, path (step, coordinate) over 100 steps: at index (1, 0) expected"),
     ("schedules", "def keras_piecewise_constant(initial, steps_per_drop, n_drops):\n"
                   "    return keras.optimizers.schedules.PiecewiseConstantDecay([steps_per_drop * k for k in range(1, n_drops + 1)],"
@@ -295,6 +297,12 @@ def test_hidden_lookahead_check_compares_with_what_keras_does():
                                                         start, 150), **exercises.PATH_TOLERANCE)
 
 
+OPTIMISER_CLASSES = {name: getattr(reference, name)
+                     for name in ("SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adadelta", "Adam")}
+SLOW_ADAM = type("Adam", (reference.Adam,), {
+    "update_step": lambda self, g, w, rate: reference.Adam.update_step(self, g, w, rate * 0.001)})
+
+
 @pytest.mark.parametrize("grade_id, names, expected", [
     ("momentum", {"Momentum": type("Momentum", (reference.Momentum,), {
         "build": lambda self, w: setattr(self, "speed", 0.0 * w) or setattr(self, "velocity", 0.0 * w)})},
@@ -311,9 +319,14 @@ def test_hidden_lookahead_check_compares_with_what_keras_does():
         "update_step": lambda self, g, w, rate: (setattr(self, "v", self.momentum * self.v - rate * g), w + self.v)[1]})},
      "Momentum: keep the state in self.velocity, as the task says"),
     ("saddle", {"escape_step": lambda path, threshold=1.0: reference.escape_step(np.abs(path) * 0, threshold),
-                "saddle_paths": {}}, "escape_step(path, 1.0) on a random walk: expected"),
-    ("beale_paths", {"steps_to_reach": reference.steps_to_reach, "beale_paths": {"SGD": np.zeros((2001, 2))}},
-     "beale_paths lacks ['Adadelta', 'Adagrad', 'Adam', 'Momentum', 'Nesterov', 'RMSprop']"),
+                **OPTIMISER_CLASSES}, "escape_step(path, 1.0) on a random walk: expected"),
+    # the paths come from the grader's own starts, run with the student's classes: a slow Adam is caught
+    ("beale_paths", {"steps_to_reach": reference.steps_to_reach, **OPTIMISER_CLASSES, "Adam": SLOW_ADAM},
+     "Adam(0.03) from the grader's start (1.5, 1.0): never gets within 0.05 of (3, 0.5) in 2000 steps"),
+    ("saddle", {"escape_step": reference.escape_step, **OPTIMISER_CLASSES, "Adam": SLOW_ADAM},
+     "Adam(0.01) from the grader's start (-1.0, 0.002): expected it to escape (|y| >= 1) within 200 steps; it did not"),
+    ("saddle", {"escape_step": reference.escape_step, **OPTIMISER_CLASSES, "SGD": reference.Adam},
+     "SGD(0.01) from the grader's start (-1.0, 0.002): expected it not to escape (|y| >= 1) within 200 steps; it did"),
     ("minibatches", {"minibatches": lambda n, b, generator: [np.arange(n)[s:s + b] for s in range(0, n, b)],
                      "least_squares_gradient": reference.least_squares_gradient},
      "minibatches(103, 10, default_rng(103)), joined: at index (0,) expected"),

@@ -111,9 +111,9 @@ def test_wrong_dropconnect(lab06, body, expected):
 
 @pytest.mark.parametrize("test_id, wrong, expected", [
     ("class_preserving", "CLASS_PRESERVING = {'horizontal flip': False, 'vertical flip': False}",
-     "the transforms answered: expected ['horizontal flip', 'horizontal flip of a Fashion-MNIST image'"),
+     "CLASS_PRESERVING: no answer for ['horizontal flip of a Fashion-MNIST image', 'rotation by 180 degrees'"),
     ("class_preserving", "CLASS_PRESERVING = {name: 'yes' for name in TRANSFORMS}",
-     "answers that are not True or False: expected [], found ['horizontal flip'"),
+     "CLASS_PRESERVING: answer True or False (a bool) for ['horizontal flip'"),
     ("augmentation", "def build_augmentation():\n    return keras.Sequential([keras.layers.RandomFlip('horizontal'), "
                      "keras.layers.RandomRotation(0.03), keras.layers.RandomZoom(0.1)])",
      "the pipeline's layers: expected ['RandomRotation', 'RandomTranslation', 'RandomZoom'], found ['RandomFlip', "),
@@ -243,3 +243,43 @@ def test_hidden_class_preserving_names_the_wrong_answers():
     answers = dict(reference.CLASS_PRESERVING, **{"horizontal flip": True})
     with pytest.raises(Failure, match=r"1 of 7 answers are wrong or missing: \['horizontal flip'\]"):
         check(LAB, "class_preserving", {"CLASS_PRESERVING": answers})
+
+
+def test_class_preserving_visible_check_knows_the_reference_answers_and_refuses_a_wrong_one():
+    from autograder import labs
+
+    import re
+
+    from coursekit.checks import CheckFailed, answers_digest, check_answers
+
+    reference = labs.reference("06-regularisation")
+    script = (labs.folder("06-regularisation") / "regularisation.py").read_text()
+    digest = re.search(r'digest="([0-9a-f]{64})"', script).group(1)
+    assert answers_digest(reference.CLASS_PRESERVING) == digest
+    check_answers("CLASS_PRESERVING", dict(reference.CLASS_PRESERVING), list(reference.CLASS_PRESERVING), digest)
+    wrong = dict(reference.CLASS_PRESERVING, **{"rotation by 180 degrees": True})
+    with pytest.raises(CheckFailed, match="at least one answer is wrong"):
+        check_answers("CLASS_PRESERVING", wrong, list(reference.CLASS_PRESERVING), digest)
+    with pytest.raises(CheckFailed, match=r"answer True or False \(a bool\) for \['vertical flip'\]"):
+        check_answers("CLASS_PRESERVING", dict(reference.CLASS_PRESERVING, **{"vertical flip": "no"}),
+                      list(reference.CLASS_PRESERVING), digest)
+
+
+@pytest.mark.parametrize("key", ["mnist5k_offline/smoke", "mnist5k_offline/full", "mnist/smoke", "mnist/full"])
+def test_gap_thresholds_fail_an_unchanged_network_and_an_underfitting_one(key, monkeypatch):
+    """An unchanged network (the plain one twice: reduction 0) fails the gap, whatever the data
+    and budget; a regularised network that learns less (validation 10 points lower) fails the
+    validation gain even when its gap shrank."""
+    import types
+
+    from autograder.exercise import Failure
+    from autograder.judges import threshold_report
+
+    data_key, budget = key.split("/")
+    monkeypatch.setenv("COURSE_BUDGET", budget)
+    dataset = types.SimpleNamespace(key=data_key, description="toy", y_test=[0])
+    with pytest.raises(Failure, match="gap_reduction = 0.0000 .* is below"):
+        threshold_report("06-regularisation", "gap_reduction", 0.0, dataset, about="(unchanged)")
+    if budget == "full":  # at smoke (10 epochs) even the reference's regularised network is still behind
+        with pytest.raises(Failure, match="validation_gain = -0.1000 .* is below"):
+            threshold_report("06-regularisation", "validation_gain", -0.10, dataset, about="(underfitting)")

@@ -31,7 +31,7 @@ def relu_derivative(s): return (s > 0).astype(float)
     ("neuron", "def neuron(x, w, b): b + x @ w", "neuron: got None -- did the function forget to `return`"),
     ("activations", SIGMOIDS + "def sigmoid_derivative(s): return sigmoid(s)", "sigmoid_derivative at 0: at index (0,) expected 0.25, found 0.5"),
     ("softmax", "def softmax(y): return np.exp(y - y.max()) / np.exp(y - y.max()).sum()", "softmax: at index (0, 0) expected 0.0900306, found 0"),
-    ("softmax", "def softmax(y): return np.exp(y) / np.exp(y).sum(axis=-1, keepdims=True)", "(not finite); check for overflow in exp() or log(0)"),
+    ("softmax", "def softmax(y): return np.exp(y) / np.exp(y).sum(axis=-1, keepdims=True)", "overflow in exp() or log(0)"),
     ("cross_entropy", "def cross_entropy(t, p): return float(-np.sum(t * np.log(p)))", "cross_entropy: at index () expected 0.524911, found 1.04982"),
     ("gradient", "def softmax_cross_entropy_gradient(y, t): return t - softmax(y)",
      "softmax_cross_entropy_gradient: at index (0, 0) expected -0.425903, found 0.425903"),
@@ -125,3 +125,15 @@ def test_every_form_of_the_loss_passes_the_visible_and_the_hidden_check(lab01, l
          namespace)
     exec(source["model"], namespace)  # the visible check raises if it refuses the form
     check("01-keras-basics", "model", namespace)
+
+
+def test_a_nan_is_blamed_on_a_zero_over_zero_first_an_inf_on_overflow():
+    from coursekit.checks import CheckFailed, check_array
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class_f1 = 2 * np.array([3.0, 0.0]) / np.array([6.0, 0.0])  # class 1 never predicted nor present
+        log_zero = -np.log(np.array([0.5, 0.0]))
+    with pytest.raises(CheckFailed, match=r"index \(1,\) is nan \(not finite\); check for a 0/0"):
+        check_array("per-class F1", per_class_f1, [1.0, 0.0])
+    with pytest.raises(CheckFailed, match=r"is inf \(not finite\); check for overflow in exp\(\) or log\(0\)"):
+        check_array("loss", log_zero, [0.69, 16.1])

@@ -79,14 +79,18 @@ class cross_entropy(Exercise):
         targets = one_hot(hidden_rng(4).integers(0, 10, 12), 10)
         logits = hidden_rng(5).normal(size=(12, 10))
         exponentials = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        return {"targets": targets, "predictions": exponentials / exponentials.sum(axis=-1, keepdims=True)}
+        predictions = exponentials / exponentials.sum(axis=-1, keepdims=True)
+        predictions[0] = np.where(targets[0] == 1, 0.0, predictions[0])  # true class at probability 0: clip
+        predictions[1] *= 2.0  # a row summing to 2: renormalise
+        return {"targets": targets, "predictions": predictions}
 
     def call(inputs, cross_entropy):
         return cross_entropy(inputs["targets"], inputs["predictions"])
 
     def judge(outputs, inputs):
         expected = float(np.mean(keras.losses.categorical_crossentropy(inputs["targets"], inputs["predictions"])))
-        same_array("cross_entropy (mean over the batch)", outputs, expected)
+        same_array("cross_entropy (mean over the batch; each row divided by its sum, then clipped to [1e-7, 1 - 1e-7])",
+                   outputs, expected)
 
 
 class gradient(Exercise):
@@ -135,6 +139,9 @@ class preprocess(Exercise):
             raise Failure("preprocess should return a pair (images, one-hot labels)")
         images, labels = outputs
         expected_images, expected_labels = reference.preprocess(inputs["images"], inputs["labels"])
+        if np.shape(labels)[1:] != (10,):
+            raise Failure(f"preprocess: labels should be one-hot, shape (n, 10) (keras.utils.to_categorical); "
+                          f"found shape {np.shape(labels)}")
         dtype = np.asarray(images).dtype
         if dtype != np.float32:
             raise Failure(f"preprocess: images should be float32, found {dtype}")

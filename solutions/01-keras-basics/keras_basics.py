@@ -112,8 +112,11 @@ print("Ten stacked sigmoids scale the gradient by at most 0.25**10 =", 0.25 ** 1
 # For logits $y$ the softmax is $\sigma(y)_j = e^{y_j} / \sum_k e^{y_k}$. Subtract each row's
 # maximum before `exp` — the result is the same and `exp` no longer overflows.
 # Cross-entropy between one-hot targets $z'$ and predictions $z$ is $L = -\sum_j z'_j \ln z_j$;
-# return its **mean over the batch** (as Keras does). Clip $z$ to $[10^{-7}, 1]$ before the
-# log, as Keras does, so that $\ln 0$ never happens.
+# return its **mean over the batch** (as Keras does). Do what Keras's
+# `categorical_crossentropy` does to the predictions before the log: divide each row by its
+# sum (so rows that do not quite sum to 1 still count as distributions), then clip to
+# $[\varepsilon, 1-\varepsilon]$ with $\varepsilon = 10^{-7}$, so that $\ln 0$ never happens:
+# a prediction of exactly 0 for the true class costs $-\ln 10^{-7} \approx 16.1$, not infinity.
 #
 # The famous simplification: for $z = \sigma(y)$, $\partial L / \partial y = z - z'$. Write the
 # gradient of the **summed** loss over a batch w.r.t. the logits, shape `(n, k)`.
@@ -131,7 +134,8 @@ def softmax(logits):
 def cross_entropy(targets, predictions):
     """targets: one-hot (n, k); predictions: probabilities (n, k) -> mean loss (float)."""
     ### BEGIN SOLUTION
-    clipped = np.clip(predictions, 1e-7, 1.0)
+    normalised = predictions / np.sum(predictions, axis=-1, keepdims=True)
+    clipped = np.clip(normalised, 1e-7, 1.0 - 1e-7)
     return float(np.mean(-np.sum(targets * np.log(clipped), axis=-1)))
     ### END SOLUTION
 
@@ -151,6 +155,11 @@ check_array("softmax", softmax(logits), keras.activations.softmax(logits))
 targets = np.eye(3)[[2, 0]]
 predictions = np.array([[0.1, 0.2, 0.7], [0.5, 0.25, 0.25]])
 check_array("cross_entropy", cross_entropy(targets, predictions),
+            np.mean(keras.losses.categorical_crossentropy(targets, predictions)))
+# a zero probability for the true class (clip before the log) and a row summing to 2 (renormalise)
+targets = np.eye(3)[[1, 2]]
+predictions = np.array([[0.6, 0.0, 0.4], [0.4, 0.6, 1.0]])
+check_array("cross_entropy with a zero probability and a row summing to 2", cross_entropy(targets, predictions),
             np.mean(keras.losses.categorical_crossentropy(targets, predictions)))
 
 # %% kind="test" id="gradient" points=2
@@ -210,6 +219,8 @@ def preprocess(images, labels):
 x_train, y_train = preprocess(data.x_train, data.y_train)
 x_test, y_test = preprocess(data.x_test, data.y_test)
 check_value("x_train.shape[1:]", x_train.shape[1:], (28, 28, 1))
+check_value("y_train.shape[1:] (one-hot labels: one column per class; keras.utils.to_categorical)",
+            y_train.shape[1:], (10,))
 check_value("x_train.dtype", str(x_train.dtype), "float32")
 check_array("largest pixel of x_train", x_train.max(), 1.0)
 check_array("one-hot row sums", y_train.sum(axis=1), np.ones(len(y_train)))
@@ -283,8 +294,8 @@ def compile_model(model):
 # %% kind="test" id="model" points=3
 model = compile_model(build_model())
 check_model_layers(model, [
-    spec("Conv2D", filters=32, kernel_size=3, activation="relu"),
-    spec("Conv2D", filters=64, kernel_size=3, activation="relu"),
+    spec("Conv2D", filters=32, kernel_size=3, activation="relu", padding="valid"),  # the slide's default padding
+    spec("Conv2D", filters=64, kernel_size=3, activation="relu", padding="valid"),
     spec("MaxPooling2D", pool_size=2),
     spec("Dropout", rate=0.25),
     spec("Flatten"),
@@ -297,14 +308,16 @@ check_array("optimizer learning rate", float(model.optimizer.learning_rate), 1.0
 check_value("loss", loss_name(model.loss), "categorical_crossentropy")  # a string, an object or a function
 
 # %% [markdown]
-# Train with `fit(batch_size, epochs, validation_data)` and look at the learning curves,
-# then `evaluate` on the test set: it returns `[loss, accuracy]`.
+# Train with `fit(batch_size, epochs, validation_split=0.1)`: Keras holds out the last tenth of
+# the training data and reports its loss and accuracy after every epoch, so you can watch for
+# overfitting without looking at the test set. Look at the learning curves, then `evaluate` on
+# the test set, once, for the reported score: it returns `[loss, accuracy]`.
 
 # %%
 keras.utils.set_random_seed(lab.seed)  # start from the same state as the grader's calibration runs
 model = compile_model(build_model())
 history = model.fit(x_train, y_train, batch_size=128, epochs=lab.budget.epochs(2),
-                    validation_data=(x_test, y_test), verbose=2)
+                    validation_split=0.1, verbose=2)
 plots.learning_curves(history)
 plt.show()
 test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)

@@ -279,7 +279,8 @@ check_value("Keras SeparableConv2D(10, 3×3, depth_multiplier=2): count_params()
             separable_conv2d_parameter_count(3, 4, 10, depth_multiplier=2))
 
 # %% [markdown]
-# **LeNet-5** (LeCun et al., 1998) read the ZIP codes on US mail: 32×32 input, 5×5
+# **LeNet-5** (LeCun et al., 1998; it read the amounts on bank cheques — the network that read
+# ZIP codes on US mail was its predecessor, LeCun et al., 1989): 32×32 input, 5×5
 # convolutions with stride 1, 2×2 subsampling with stride 2:
 #
 # | layer | | output |
@@ -293,7 +294,10 @@ check_value("Keras SeparableConv2D(10, 3×3, depth_multiplier=2): count_params()
 # | F6 | `Dense(84, activation='tanh')` | 84 |
 # | output | `Dense(10, activation='softmax')` | 10 |
 #
-# Build it as a `keras.Sequential` starting with `keras.Input(shape=(32, 32, 1))`. It has
+# Build it as a `keras.Sequential` starting with `keras.Input(shape=(32, 32, 1))`, exactly these
+# eight layers, each with its activation as an argument (`activation='tanh'`): the checks compare
+# the network layer by layer, so a separate `Activation` layer counts as an extra layer and is
+# refused, even though it computes the same thing. It has
 # 61 706 parameters — the lecture's "≈ 60 K". (The 1998 original differs in details that
 # change the count a little: C3 connects each of its maps to only some of S2's maps, the
 # subsampling layers have a trainable weight and bias per map, and the output layer is
@@ -604,8 +608,16 @@ check_array("block output when F(x) = 0", residual(features, training=False), np
 # 4. `MaxPooling2D(pool_size=3×3, strides=1, padding='same')` → `Conv2D(F, 1×1)`;
 #
 # then `Concatenate(axis=-1)` of the four, giving $4F$ channels at the input's height and
-# width. The 1×1 convolutions before the 3×3 and 5×5 ones shrink the channels so that the
-# expensive convolutions stay cheap. The slide draws $F = 64$ and writes "pad 0" for the
+# width. In GoogLeNet the 1×1 convolutions before the 3×3 and 5×5 ones have **fewer** filters
+# than their input has channels — they "reduce" it — so that the expensive convolutions stay
+# cheap. In its block 3a, for instance, the input has 192 channels at 28×28, and the 5×5 branch
+# reduces them to 16 before its 32 5×5 filters: $192 \cdot 16 + 25 \cdot 16 \cdot 32 = 15\,872$
+# weights instead of $25 \cdot 192 \cdot 32 = 153\,600$ for the 5×5 convolution alone, and at
+# 28 × 28 = 784 positions about 12 million multiply-adds instead of 120 million: ten times less.
+# The lecture's module, and so this one, gives every convolution the same $F$ filters. Here the
+# module's input has $C = 32$ channels and $F = 32$, so its 1×1 convolutions keep the channel
+# count (with $F = 64$ they would double it): they mix channels and add a ReLU, but save
+# nothing. The slide draws $F = 64$ and writes "pad 0" for the
 # pooling: with no padding a 3×3 pool would shrink the maps by 2 pixels and they could not
 # be concatenated; GoogLeNet pads it ('same'), and so do we.
 #
@@ -887,7 +899,9 @@ check_grader_threshold(lab, "macro_f1", push_f1, data, label="push macro-F1 (tie
 check_grader_threshold(lab, "macro_f1_strong", push_f1, data, label="push macro-F1 (tier 2)")
 
 # %% [markdown]
-# On the real Fashion-MNIST, published figures to compare with: two-convolution networks
-# 0.916–0.925 test accuracy, GoogLeNet 0.937, ResNet-18 0.949, the best known ≈ 0.967,
-# humans 0.835. Which classes still get confused, and would more modules, a global-pooling
-# head or more epochs buy more F1 per second of training?
+# With `COURSE_DATA=keras`, on the real Fashion-MNIST, published figures to compare with:
+# two-convolution networks 0.916–0.925 test accuracy, GoogLeNet 0.937, ResNet-18 0.949, the
+# best known ≈ 0.967, humans 0.835. With `COURSE_DATA=offline` the data are 5 000 MNIST digits,
+# far easier than clothes: scores there say nothing about those figures (networks like these
+# reach about 0.99 on the full MNIST). Which classes still get confused, and would more
+# modules, a global-pooling head or more epochs buy more F1 per second of training?

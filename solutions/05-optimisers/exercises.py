@@ -502,58 +502,109 @@ class test_functions(Exercise):
                 quietly(same_array, f"{name}({point.round(3).tolist()})", found, expected_fn(point), rtol=1e-9)
 
 
+@probe_helper
+def grader_beale_gradient(w):
+    """The Beale function's gradient, the grader's own copy (the student's is graded apart)."""
+    x, y = w[0], w[1]
+    a, b, c = 1.5 - x + x * y, 2.25 - x + x * y ** 2, 2.625 - x + x * y ** 3
+    return np.array([2 * a * (y - 1) + 2 * b * (y ** 2 - 1) + 2 * c * (y ** 3 - 1),
+                     2 * a * x + 2 * b * 2 * x * y + 2 * c * 3 * x * y ** 2])
+
+
+@probe_helper
+def grader_saddle_gradient(w):
+    """The gradient of x² − y², the grader's own copy."""
+    return np.array([2 * w[0], -2 * w[1]])
+
+
+@probe_helper
+def paths_from(classes, settings, gradient_fn, starts, steps):
+    """{optimiser name: [path (steps + 1, 2) or "raised ..." per start]}: the student's optimiser
+    classes, with the notebook's settings (positional arguments), from the grader's starts."""
+    paths = {}
+    for name, arguments in settings.items():
+        paths[name] = []
+        for start in starts:
+            try:
+                paths[name].append(numpy_trajectory(classes[name](*arguments), gradient_fn, tuple(start), steps))
+            except Exception as error:  # the judge says which optimiser broke
+                paths[name].append(f"raised {describe_error(error)}")
+    return paths
+
+
+def judge_paths(paths, inputs, what, passes, explain):
+    """Each optimiser's path from each of the grader's starts must satisfy ``passes(path)``."""
+    for name in inputs["settings"]:
+        for start, path in zip(inputs["starts"], field(paths, name, what)):
+            label = f"{name}({', '.join(map(str, inputs['settings'][name]))}) from the grader's start {tuple(start)}"
+            if isinstance(path, str):
+                raise Failure(f"{label}: your class {path}")
+            if not passes(np.asarray(path, dtype=float)):
+                raise Failure(f"{label}: {explain}")
+
+
 class beale_paths(Exercise):
-    """steps_to_reach on random walks, and every optimiser's path on the Beale function."""
+    """steps_to_reach on random walks, and every optimiser reaching the Beale minimum from the grader's starts."""
 
     def inputs():
-        return {"walks": random_walks(), "targets": [[[3.0, 0.5], 0.5], [[2.0, -1.0], 1.0], [[0.0, 0.0], 0.01]]}
+        return {"walks": random_walks(), "targets": [[[3.0, 0.5], 0.5], [[2.0, -1.0], 1.0], [[0.0, 0.0], 0.01]],
+                "settings": {"SGD": [0.01], "Momentum": [0.001, 0.9], "Nesterov": [0.001, 0.9], "Adagrad": [0.3],
+                             "RMSprop": [0.01], "Adadelta": [1.0], "Adam": [0.03]},
+                "starts": [[1.5, 1.0], [0.8, 1.0]], "steps": 2000}
 
-    def call(inputs, steps_to_reach, beale_paths):
+    def call(inputs, steps_to_reach, SGD, Momentum, Nesterov, Adagrad, RMSprop, Adadelta, Adam):
         reached = [[steps_to_reach(walk, tuple(target), tolerance) for target, tolerance in inputs["targets"]]
                    for walk in inputs["walks"]]
+        classes = {"SGD": SGD, "Momentum": Momentum, "Nesterov": Nesterov, "Adagrad": Adagrad,
+                   "RMSprop": RMSprop, "Adadelta": Adadelta, "Adam": Adam}
         return {"steps_to_reach": reached,
-                "paths": {str(name): np.asarray(path, dtype=float) for name, path in beale_paths.items()}}
+                "paths": paths_from(classes, inputs["settings"], grader_beale_gradient, inputs["starts"],
+                                    inputs["steps"])}
 
     def judge(outputs, inputs):
         for walk, found_row in zip(inputs["walks"], field(outputs, "steps_to_reach")):
             for (target, tolerance), found in zip(inputs["targets"], found_row):
                 same_value(f"steps_to_reach(path, {tuple(target)}, {tolerance}) on a random walk", found,
                            reference.steps_to_reach(walk, target, tolerance))
-        paths = field(outputs, "paths")
-        missing = sorted(set(reference.BEALE_SETTINGS) - set(paths))
-        if missing:
-            raise Failure(f"beale_paths lacks {missing}")
-        for name in reference.BEALE_SETTINGS:
-            path = paths[name]
-            if not isinstance(path, np.ndarray) or path.shape != (2001, 2) or not np.allclose(path[0], (1.0, 1.0)):
-                shape, first = getattr(path, "shape", None), path[0] if isinstance(path, np.ndarray) else path
-                raise Failure(f"beale_paths[{name!r}] should be 2000 steps from (1, 1), shape (2001, 2); "
-                              f"found shape {shape} starting at {first}")
-            if reference.steps_to_reach(path, (3.0, 0.5), 0.05) is None:
-                raise Failure(f"beale_paths[{name!r}] never gets within 0.05 of (3, 0.5) in 2000 steps")
+        judge_paths(field(outputs, "paths"), inputs, "the Beale paths",
+                    lambda path: path.shape == (inputs["steps"] + 1, 2)
+                    and reference.steps_to_reach(path, (3.0, 0.5), 0.05) is not None,
+                    f"never gets within 0.05 of (3, 0.5) in {inputs['steps']} steps")
 
 
 class saddle(Exercise):
-    """escape_step on random walks, and which optimisers escape the saddle."""
+    """escape_step on random walks, and which optimisers escape the saddle from the grader's starts."""
 
     def inputs():
-        return {"walks": random_walks(), "thresholds": [1.0, 0.5, 3.0]}
+        return {"walks": random_walks(), "thresholds": [1.0, 0.5, 3.0],
+                "settings": {"SGD": [0.01], "Momentum": [0.01, 0.9], "Nesterov": [0.01, 0.9], "Adagrad": [0.1],
+                             "RMSprop": [0.01], "Adadelta": [1.0], "Adam": [0.01]},
+                "starts": [[-1.0, 2e-3], [0.5, -5e-4]], "steps": 200}
 
-    def call(inputs, escape_step, saddle_paths):
+    def call(inputs, escape_step, SGD, Momentum, Nesterov, Adagrad, RMSprop, Adadelta, Adam):
         escapes = [[escape_step(walk, threshold) for threshold in inputs["thresholds"]] for walk in inputs["walks"]]
+        classes = {"SGD": SGD, "Momentum": Momentum, "Nesterov": Nesterov, "Adagrad": Adagrad,
+                   "RMSprop": RMSprop, "Adadelta": Adadelta, "Adam": Adam}
         return {"escape_step": escapes,
-                "paths": {str(name): np.asarray(path, dtype=float) for name, path in saddle_paths.items()}}
+                "paths": paths_from(classes, inputs["settings"], grader_saddle_gradient, inputs["starts"],
+                                    inputs["steps"])}
 
     def judge(outputs, inputs):
         for walk, found_row in zip(inputs["walks"], field(outputs, "escape_step")):
             for threshold, found in zip(inputs["thresholds"], found_row):
                 same_value(f"escape_step(path, {threshold}) on a random walk", found,
                            reference.escape_step(walk, threshold))
-        paths = field(outputs, "paths")
-        escaped = sorted(name for name, path in paths.items()
-                         if isinstance(path, np.ndarray) and path.ndim == 2 and path.shape[1] == 2
-                         and reference.escape_step(path) is not None)
-        same_value("the optimisers whose saddle_paths escape (|y| >= 1)", escaped, reference.SADDLE_ESCAPES)
+        escapes = set(reference.SADDLE_ESCAPES)
+        for name in inputs["settings"]:
+            for start, path in zip(inputs["starts"], field(field(outputs, "paths"), name, "the saddle paths")):
+                label = f"{name}({', '.join(map(str, inputs['settings'][name]))}) from the grader's start {tuple(start)}"
+                if isinstance(path, str):
+                    raise Failure(f"{label}: your class {path}")
+                escaped = reference.escape_step(np.asarray(path, dtype=float)) is not None
+                if escaped != (name in escapes):
+                    raise Failure(f"{label}: expected it {'to escape' if name in escapes else 'not to escape'} "
+                                  f"(|y| >= 1) within {inputs['steps']} steps; it did"
+                                  f"{'' if escaped else ' not'}")
 
 
 # ------------------------------------------------------------------ 4. the training run

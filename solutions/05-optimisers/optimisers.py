@@ -368,6 +368,10 @@ class Momentum(NumpyOptimiser):
 # %% kind="test" id="momentum" points=1
 check_path("Momentum()", Momentum(), keras.optimizers.SGD(momentum=0.9))
 check_path("Momentum(0.05, momentum=0.5)", Momentum(0.05, momentum=0.5), keras.optimizers.SGD(0.05, momentum=0.5))
+# A step size that changes: here Keras's convention and PyTorch's (b = mu b + g; w -= alpha b) part ways.
+check_path("Momentum(piecewise_constant, 0.05 ÷10 every 30 steps, momentum=0.8) -- Keras's convention, not PyTorch's",
+           Momentum(lambda t: piecewise_constant(t, 0.05, 30), momentum=0.8),
+           keras.optimizers.SGD(keras_piecewise_constant(0.05, 30, 3), momentum=0.8))
 # The exponential window: after 12 steps from v = 0, v = -sum_i mu^i alpha g[t - i].
 optimiser, w, gradients = Momentum(0.02, momentum=0.9), CHECK_START, []
 for _ in range(12):
@@ -789,6 +793,10 @@ print(f"Adadelta with Keras 3's default learning_rate=0.001 moves {np.linalg.nor
 plots.contour_paths(beale, beale_paths, xlim=(0.0, 4.5), ylim=(-1.0, 1.5), minimum=BEALE_MINIMUM,
                     log_levels=True, title=f"Beale function: {BEALE_STEPS} steps from {BEALE_START}")
 plt.show()
+# the paths overlap on the contour plot: distance to the minimum per step says who arrives first
+plots.curves({name: np.linalg.norm(path - np.asarray(BEALE_MINIMUM), axis=1) for name, path in beale_paths.items()},
+             "step", "distance to (3, 0.5)", "Beale: distance to the minimum (log scale)", logy=True)
+plt.show()
 
 # %% kind="test" id="beale_paths" points=2
 check_value("steps_to_reach on a toy path", steps_to_reach(np.array([[0.0, 0.0], [2.0, 0.0], [2.9, 0.5], [3.0, 0.5]]),
@@ -804,9 +812,22 @@ for name, path in beale_paths.items():
 # SGD family and Adam, 0.1 for Adagrad, 1.0 for Adadelta. An optimiser **escapes** once
 # $|y| \ge 1$.
 #
-# Plain SGD multiplies $y$ by $1 + 2\alpha = 1.02$ per step: it needs about 350 steps. Momentum
-# accumulates the small push along $y$; the adaptive methods divide the tiny $y$-gradient by
-# its own tiny RMS and take full-size steps along $y$ at once.
+# What to expect (the printout below shows the escape steps; the plots after it show $|y|$ step
+# by step):
+#
+# * **Plain SGD** multiplies $y$ by $1 + 2\alpha = 1.02$ per step: $\ln 1000 / \ln 1.02 \approx 350$
+#   steps.
+# * **Momentum** and **Nesterov** let the velocity build up to about $1/(1-\beta) = 10$ gradient
+#   steps, so $y$ grows by up to about 20 % per step once it has (≈ 70 steps).
+# * **RMSprop** and **Adam** divide the tiny $y$-gradient by its own RMS: they leave the flat region
+#   at once ($|y| \approx 0.1$–$0.2$ after 10 steps, a hundred times momentum's), but from then on
+#   each step is about $\alpha = 0.01$ long whatever the gradient, so $|y|$ grows roughly linearly
+#   and they reach 1 no sooner than momentum (≈ 70–80 steps).
+# * **Adagrad** in Keras starts its accumulator at `initial_accumulator_value=0.1`, which dwarfs the
+#   squared gradients at first: its step is $0.1 \cdot g / \sqrt{0.1} \approx 0.32\,g$, so $|y|$ grows
+#   by up to 60 % per step until the accumulator fills up — the first to escape.
+# * **Adadelta**'s steps start at the scale of $\sqrt{\varepsilon}$ and grow with its running
+#   average of past steps, so it starts slowly and then accelerates.
 #
 # Write `escape_step(path, threshold=1.0)`: the first step whose $|y|$ (second column) is at
 # least `threshold`, as an int, or `None`.
@@ -838,6 +859,9 @@ for name, path in saddle_paths.items():
     print(f"{name:>9}: |y| >= 1 after {escape_step(path)} steps; y after {SADDLE_STEPS}: {path[-1, 1]:.4g}")
 plots.contour_paths(saddle, saddle_paths, xlim=(-1.5, 1.5), ylim=(-1.5, 1.5),
                     title=f"Saddle x² − y²: {SADDLE_STEPS} steps from {SADDLE_START}")
+plt.show()
+plots.curves({name: np.abs(path[:, 1]) for name, path in saddle_paths.items()},
+             "step", "|y|", "Saddle: |y| per step (log scale); escape at |y| = 1", logy=True)
 plt.show()
 
 # %% kind="test" id="saddle" points=1
@@ -914,8 +938,10 @@ check_array("Adadelta learning rate", float(made["Adadelta"].learning_rate), 1.0
 
 # %%
 MAX_TRAIN, EPOCHS, BATCH_SIZE = 6000, lab.budget.epochs(5), 32
-x_train = (data.x_train[:MAX_TRAIN].astype("float32") / 255.0)[..., None]
-y_train = data.y_train[:MAX_TRAIN]
+images = (data.x_train[:MAX_TRAIN].astype("float32") / 255.0)[..., None]
+n_fit = int(len(images) * 0.9)  # the last tenth of the training images is the validation split
+x_train, y_train = images[:n_fit], data.y_train[:n_fit]
+x_val, y_val = images[n_fit:], data.y_train[n_fit:MAX_TRAIN]
 x_test = (data.x_test.astype("float32") / 255.0)[..., None]
 steps_per_epoch = -(-len(x_train) // BATCH_SIZE)
 
@@ -932,14 +958,14 @@ for name, optimizer in make_keras_optimisers(steps_per_epoch).items():
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     started = time.perf_counter()
     history = model.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=EPOCHS,
-                        validation_data=(x_test, data.y_test), verbose=0)
+                        validation_data=(x_val, y_val), verbose=0)
     histories[name], models[name] = history.history, model
-    print(f"{name:>14}: training loss {history.history['loss'][-1]:.4f}, test accuracy "
+    print(f"{name:>14}: training loss {history.history['loss'][-1]:.4f}, validation accuracy "
           f"{history.history['val_accuracy'][-1]:.4f} ({time.perf_counter() - started:.1f} s)")
 
 # %%
 figure, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
-for axis, (key, label) in zip(axes, (("loss", "training loss"), ("val_loss", "test loss"))):
+for axis, (key, label) in zip(axes, (("loss", "training loss"), ("val_loss", "validation loss (last tenth of the training images)"))):
     for name, history in histories.items():
         axis.plot(range(1, EPOCHS + 1), history[key], "o-" if name.startswith("SGD") else "s--", label=name)
     axis.set_yscale("log"); axis.set_xlabel("epoch"); axis.set_title(label)

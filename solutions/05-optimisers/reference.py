@@ -234,7 +234,8 @@ def train(dataset, budget, seed, name="Adam"):
     from coursekit.lab import set_determinism
 
     images = np.asarray(dataset.x_train[:MAX_TRAIN], dtype="float32") / 255.0
-    labels = dataset.y_train[:MAX_TRAIN]
+    n_fit = int(len(images) * 0.9)  # as the notebook: the last tenth is the validation split
+    images, labels = images[:n_fit], dataset.y_train[:n_fit]
     optimizer = make_keras_optimisers(-(-len(labels) // BATCH_SIZE))[name]
     set_determinism(seed)  # as the notebook: reseed right before building each model
     model = build_classifier()

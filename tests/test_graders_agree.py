@@ -114,8 +114,9 @@ class GradersAgree:
     LAB = ""
 
     @pytest.fixture(scope="class")
-    def graded(self, request, tmp_path_factory):
-        return grade_both_ways(request.cls.LAB, tmp_path_factory)
+    @classmethod
+    def graded(cls, tmp_path_factory):
+        return grade_both_ways(cls.LAB, tmp_path_factory)
 
     def test_reference_gets_full_marks_from_plain_nbgrader(self, graded):
         lab, _, _, plain, _, _ = graded

@@ -13,7 +13,7 @@ from autograder.exercise import Failure
 from autograder.reference_checks import compare_with_reference
 from coursekit.checks import CheckFailed, check_array
 from coursekit.data import LOADERS
-from coursekit.model_diff import first_difference, summarize
+from coursekit.model_diff import LayerSpec, first_difference, summarize
 from coursekit.lab import budget_from_env
 
 
@@ -67,6 +67,24 @@ def same_structure(name: str, model, reference_model) -> None:
     difference = first_difference(summarize(model), summarize(reference_model))
     if difference:
         raise Failure(f"{name}: {difference}")
+
+
+def as_tuples(value):
+    """Lists (as JSON and the probe's artifacts give them back) as tuples, at every depth."""
+    if isinstance(value, (list, tuple)):
+        return tuple(as_tuples(item) for item in value)
+    return value
+
+
+def layer_specs(layers, what: str) -> list:
+    """A probe's plain layer summary ([{kind, settings, output_shape, params, inputs}]) back as
+    ``coursekit.model_diff.LayerSpec`` objects, or a Failure that says whose layers were unreadable."""
+    try:
+        return [LayerSpec(str(layer["kind"]), tuple((str(key), as_tuples(value)) for key, value in layer["settings"]),
+                          as_tuples(layer["output_shape"]), layer["params"], as_tuples(layer["inputs"]))
+                for layer in layers]
+    except (KeyError, TypeError, ValueError):
+        raise Failure(f"{what}: its layers could not be read") from None
 
 
 def grader_data(reference, name: str | None = None):

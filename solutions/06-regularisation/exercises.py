@@ -19,10 +19,10 @@ import tensorflow as tf
 
 from coursekit.data import LOADERS
 from coursekit.lab import budget_from_env, set_determinism
-from coursekit.model_diff import LayerSpec, first_difference, summarize
+from coursekit.model_diff import first_difference, summarize
 
 from autograder.exercise import Exercise, Failure, probe_helper
-from autograder.judges import field, grader_data, same_array, same_model, threshold_report
+from autograder.judges import as_tuples, field, grader_data, layer_specs, same_array, same_model, threshold_report
 
 from . import LAB_ID, reference
 
@@ -209,22 +209,6 @@ def _as_lists(value):
     if isinstance(value, dict):
         return {key: _as_lists(item) for key, item in value.items()}
     return value
-
-
-def _as_tuples(value):
-    if isinstance(value, (list, tuple)):
-        return tuple(_as_tuples(item) for item in value)
-    return value
-
-
-def _layer_specs(layers, what):
-    """The plain summary from ``plain_summary`` back as ``LayerSpec`` objects."""
-    try:
-        return [LayerSpec(str(layer["kind"]), tuple((str(key), _as_tuples(value)) for key, value in layer["settings"]),
-                          _as_tuples(layer["output_shape"]), layer["params"], _as_tuples(layer["inputs"]))
-                for layer in layers]
-    except (KeyError, TypeError, ValueError):
-        raise Failure(f"{what}: its layers could not be read") from None
 
 
 def _dataset():
@@ -563,7 +547,7 @@ class mlp(Exercise):
                 raise Failure(f"{label}: model input: expected shape {tuple(expected.inputs[0].shape)}, found "
                               f"{input_shape if input_shape is None else tuple(input_shape)}; start it with "
                               "keras.Input(shape=(28, 28, 1))")
-            problem = first_difference(_layer_specs(field(trace, "layers", label), label), summarize(expected))
+            problem = first_difference(layer_specs(field(trace, "layers", label), label), summarize(expected))
             if problem:
                 raise Failure(f"{label}: {problem}")
             fill_weights(expected)
@@ -638,7 +622,7 @@ class gap_reduction(Exercise):
             raise Failure(f"plain_model should be a trained keras model, found {type(plain_model).__name__}")
         for name, found, expected in (
                 ("plain_model", summarize(plain_model), reference.build_mlp()),
-                ("regularised_model", _layer_specs(field(outputs, "regularised_layers"), "regularised_model"),
+                ("regularised_model", layer_specs(field(outputs, "regularised_layers"), "regularised_model"),
                  reference.build_mlp(**reference.REGULARISED))):
             problem = first_difference(found, summarize(expected), check_shapes=False, check_params=False)
             if problem:

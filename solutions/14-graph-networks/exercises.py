@@ -14,10 +14,10 @@ import tensorflow as tf
 from sklearn.metrics import confusion_matrix, f1_score
 
 from coursekit.graph_data import load_karate_club, load_motif_graphs
-from coursekit.model_diff import LayerSpec, first_difference, summarize
+from coursekit.model_diff import first_difference, summarize
 
 from autograder.exercise import Exercise, Failure, probe_helper
-from autograder.judges import field, grader_data, same_array, same_value, threshold_report
+from autograder.judges import as_tuples, field, grader_data, layer_specs, same_array, same_value, threshold_report
 
 from . import LAB_ID, reference
 
@@ -109,35 +109,20 @@ def _part(outputs, record, key, what):
     raise Failure(f"{what}: the trace lacks {key!r}")
 
 
-def _as_tuples(value):
-    if isinstance(value, (list, tuple)):
-        return tuple(_as_tuples(item) for item in value)
-    return value
-
-
-def _layer_specs(layers, what):
-    try:
-        return [LayerSpec(str(layer["kind"]), tuple((str(key), _as_tuples(value)) for key, value in layer["settings"]),
-                          _as_tuples(layer["output_shape"]), layer["params"], _as_tuples(layer["inputs"]))
-                for layer in layers]
-    except (KeyError, TypeError, ValueError):
-        raise Failure(f"{what}: its layers could not be read") from None
-
-
 def _same_model_trace(label, found, expected):
     """Compare a student model's trace with the reference model's: inputs, layers, outputs."""
     if not isinstance(found, dict):
         raise Failure(f"{label}: expected a keras.Model, found {found!r}")
     if isinstance(found.get("error"), str):
         raise Failure(f"{label}: your code raised {found['error']} on the grader's inputs")
-    same_value(f"{label}: input shapes [features, adjacency]", _as_tuples(field(found, "input_shapes", label)),
-               _as_tuples(expected["input_shapes"]))
-    problem = first_difference(_layer_specs(field(found, "layers", label), label),
-                               _layer_specs(expected["layers"], "the reference"))
+    same_value(f"{label}: input shapes [features, adjacency]", as_tuples(field(found, "input_shapes", label)),
+               as_tuples(expected["input_shapes"]))
+    problem = first_difference(layer_specs(field(found, "layers", label), label),
+                               layer_specs(expected["layers"], "the reference"))
     if problem:
         raise Failure(f"{label}: {problem}")
-    same_value(f"{label}: weight shapes, in order", _as_tuples(field(found, "weight_shapes", label)),
-               _as_tuples(expected["weight_shapes"]))
+    same_value(f"{label}: weight shapes, in order", as_tuples(field(found, "weight_shapes", label)),
+               as_tuples(expected["weight_shapes"]))
     same_array(f"{label}: outputs under the same weights as the reference model", field(found, "outputs", label),
                expected["outputs"], atol=1e-5, rtol=1e-4)
 
@@ -253,7 +238,7 @@ class graph_conv(Exercise):
             shapes = [4, units], [units]
             expected_shapes = [list(shapes[0]), list(shapes[1])] if use_bias else [list(shapes[0])]
             found_shapes = _part(outputs, record, "weight_shapes", f"{name}'s weights")
-            if _as_tuples(found_shapes) != _as_tuples(expected_shapes):
+            if as_tuples(found_shapes) != as_tuples(expected_shapes):
                 raise Failure(f"{name} on features (7, 4): expected weights shaped "
                               f"{[tuple(shape) for shape in expected_shapes]} (kernel, then bias), "
                               f"found {[tuple(shape) for shape in found_shapes]}")
@@ -278,7 +263,7 @@ class graph_conv(Exercise):
             same_array(f"{name}: gradient of sum(H'²) w.r.t. the node features", gradient,
                        np.asarray(tape.gradient(total, features)), atol=1e-4, rtol=1e-4)
         name = "GraphConvolution.from_config(GraphConvolution(6, activation='tanh', use_bias=False).get_config())"
-        same_value(f"{name}: weight shapes", _as_tuples(_part(outputs, outputs, "config_shapes", name)), ((4, 6),))
+        same_value(f"{name}: weight shapes", as_tuples(_part(outputs, outputs, "config_shapes", name)), ((4, 6),))
         weights = fixed_weights([[4, 6]], 1439)
         same_array(f"{name} on one graph (keeps units, activation and use_bias)",
                    _part(outputs, outputs, "config_outputs", name),

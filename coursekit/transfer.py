@@ -4,13 +4,14 @@
     transfer.transfer_curve(m_values, transfer_scores, scratch_scores)
     transfer.patch_grid(image)
     transfer.pretext_examples(centres, neighbours, positions)
+    transfer.probe_comparison(pretext_f1, random_f1s)
 """
 
 import numpy as np
 
 # Where each relative-position label lies on the 3x3 grid (row, column); the centre is (1, 1).
 NEIGHBOURS = ((0, 0), (0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1), (2, 2))
-PATCH, STEP, OFFSET = 8, 9, 1
+PATCH, STEP, OFFSET = 7, 10, 0
 
 
 def transfer_curve(m_values, transfer_scores, scratch_scores, title="Target task: transfer vs from scratch"):
@@ -37,7 +38,7 @@ def transfer_curve(m_values, transfer_scores, scratch_scores, title="Target task
     return figure
 
 
-def patch_grid(image, title="The 3×3 grid of 8×8 patches (1-pixel gaps)"):
+def patch_grid(image, title="The 3×3 grid of 7×7 patches (3-pixel gaps)"):
     """One 28×28 image with the nine patches outlined and the neighbours numbered 0..7."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
@@ -77,5 +78,29 @@ def pretext_examples(centres, neighbours, positions, predicted=None, n=6):
             axes[row, index].set_yticks([])
     axes[0, 0].set_ylabel("centre", fontsize=8)
     axes[1, 0].set_ylabel("neighbour", fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def probe_comparison(pretext_f1, random_f1s, title="Linear probe: pretext features vs random ones"):
+    """The probe's macro-F1 on the pretext encoder's features beside each random encoder's.
+
+    Args:
+        pretext_f1: float, the probe's macro-F1 on the pretext-trained encoder's features.
+        random_f1s: sequence of floats, one per random initialisation of the same architecture.
+    """
+    import matplotlib.pyplot as plt
+
+    random_f1s = np.asarray(random_f1s, dtype=float)
+    figure, axes = plt.subplots(figsize=(6, 2.2))
+    axes.plot(random_f1s, np.zeros_like(random_f1s), "o", color="tab:gray", label="random encoders")
+    axes.axvline(random_f1s.mean(), color="tab:gray", linestyle="--", label=f"their mean {random_f1s.mean():.3f}")
+    axes.plot([pretext_f1], [0], "D", color="tab:red", markersize=9, label=f"pretext encoder {pretext_f1:.3f}")
+    axes.set_yticks([])
+    axes.set_xlabel("probe macro-F1 (held-out digits)")
+    low, high = min(random_f1s.min(), pretext_f1), max(random_f1s.max(), pretext_f1)
+    axes.set_xlim(low - 0.02, high + 0.02)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    axes.set_title(title, fontsize=10)
     figure.tight_layout()
     return figure

@@ -102,16 +102,20 @@ def test_rows_and_columns_swapped_are_caught():
                                for i, p in enumerate(positions)])
         return centre, neighbours
     found = message(exercises.patches, swapped)
-    assert "image 1, position 1: expected the patch of grid cell (0, 1), rows 1..8, columns 10..17" in found
+    assert "image 1, position 1: expected the patch of grid cell (0, 1), rows 0..6, columns 10..16" in found
 
 
 def test_patches_without_the_gap_are_caught():
     def no_gap(images, positions):
         cells = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1), (2, 2)]
-        centre = images[:, 8:16, 8:16]
-        return centre, np.stack([images[i, 8 * cells[p][0]:8 * cells[p][0] + 8, 8 * cells[p][1]:8 * cells[p][1] + 8]
+        centre = images[:, 7:14, 7:14]
+        return centre, np.stack([images[i, 7 * cells[p][0]:7 * cells[p][0] + 7, 7 * cells[p][1]:7 * cells[p][1] + 7]
                                  for i, p in enumerate(positions)])
     assert "centre patches" in message(exercises.patches, no_gap)
+
+
+def test_probe_side_patch_size_is_the_references():
+    assert exercises.pretext_model.inputs()["centres"].shape[1:3] == (reference.PATCH, reference.PATCH)
 
 
 def test_reference_pretext_model_passes():
@@ -121,7 +125,7 @@ def test_reference_pretext_model_passes():
 def test_two_encoders_instead_of_one_are_caught():
     def two_encoders(encoder):
         other = reference.build_patch_encoder()
-        centre, neighbour = keras.Input((8, 8, 1)), keras.Input((8, 8, 1))
+        centre, neighbour = keras.Input((7, 7, 1)), keras.Input((7, 7, 1))
         hidden = keras.layers.Dense(64, activation="relu")(keras.layers.Concatenate()([encoder(centre), other(neighbour)]))
         return keras.Model([centre, neighbour], keras.layers.Dense(8, activation="softmax")(hidden))
     found = message(exercises.pretext_model, reference.build_patch_encoder, two_encoders)
@@ -130,7 +134,7 @@ def test_two_encoders_instead_of_one_are_caught():
 
 def test_neighbour_first_is_caught():
     def neighbour_first(encoder):
-        centre, neighbour = keras.Input((8, 8, 1)), keras.Input((8, 8, 1))
+        centre, neighbour = keras.Input((7, 7, 1)), keras.Input((7, 7, 1))
         hidden = keras.layers.Dense(64, activation="relu")(keras.layers.Concatenate()([encoder(neighbour), encoder(centre)]))
         return keras.Model([centre, neighbour], keras.layers.Dense(8, activation="softmax")(hidden))
     found = message(exercises.pretext_model, reference.build_patch_encoder, neighbour_first)
@@ -152,19 +156,19 @@ def test_features_in_column_order_are_caught():
 # ------------------------------------------------------------------ thresholds fail their shortcuts
 
 
-@pytest.mark.xfail(strict=True, reason="KNOWN GAP: on the offline digits one random encoder's probe can beat another's "
-                   "by ~0.025, above both calibrated ssl_gain thresholds; see the lab's report")
-def test_ssl_threshold_fails_a_random_encoder():
-    """Random features against other random features: the gain is near 0, below the threshold
-    (both budgets' thresholds, measured on the full offline data)."""
-    dataset = load_mnist(budget=BUDGETS["full"], verbose=False)
-    keras.utils.set_random_seed(123)
-    untrained = reference.build_patch_encoder()
-    gain = (reference.linear_probe_f1(untrained, dataset)
-            - reference.linear_probe_f1(reference.random_encoder(untrained, 0), dataset))
+def test_ssl_threshold_fails_random_encoders():
+    """An untrained encoder handed in as the pretext encoder: five random initialisations, each
+    probed as the grader probes, all stay below both budgets' ssl_gain thresholds (the probe
+    uses the whole offline data at both budgets)."""
+    dataset = reference.probe_data(load_mnist(budget=BUDGETS["smoke"], verbose=False))
+    baseline = float(np.mean(reference.random_probe_f1s(reference.build_patch_encoder(), dataset)))
+    gains = []
+    for seed in range(5):
+        keras.utils.set_random_seed(seed)
+        gains.append(reference.linear_probe_f1(reference.build_patch_encoder(), dataset) - baseline)
     for budget in ("smoke", "full"):
         threshold = lookup(LAB, "ssl_gain", dataset.key, budget)["threshold"]
-        assert gain < threshold, (budget, gain, threshold)
+        assert max(gains) < threshold, (budget, gains, threshold)
 
 
 def test_transfer_wins_refuses_an_untrained_base_network():

@@ -10,6 +10,10 @@ with METRIC on the held-out split) and/or ``SCORES = {name: score(dataset, budge
 for other metrics, chosen with ``--metric``.
 The threshold is the worst seed's score minus ``--margin``; the table keeps every
 seed's score, the margin and the command, in ``solutions/<lab>/thresholds.json``.
+
+A metric the reference lists in ``THRESHOLD_ABOVE_BEST`` scores a shortcut (e.g. an
+unchanged network handed in as an improved one): its threshold is the *best* seed's score
+plus ``--margin``, so that the shortcut fails at every calibrated seed.
 """
 
 import argparse
@@ -85,8 +89,14 @@ def calibrate(lab_id: str, data_mode: str, budget_name: str, seeds, margin: floa
             progress.set_postfix_str(f"{metric} seed {seed}: {value:.4f}")
             progress.update()
     worst = min(scores.values())
+    if metric in getattr(reference, "THRESHOLD_ABOVE_BEST", ()):
+        best = max(scores.values())
+        rule = {"threshold": round(best + margin, 4), "best": best,
+                "rule": "the best seed plus the margin: the scores are a shortcut's, which must fail"}
+    else:
+        rule = {"threshold": round(worst - margin, 4)}
     return {
-        "threshold": round(worst - margin, 4), "worst": worst, "margin": margin, "scores": scores,
+        **rule, "worst": worst, "margin": margin, "scores": scores,
         "provisional": False, "dataset": dataset.description,
         "calibrated": datetime.date.today().isoformat(),
         "command": f"python -m autograder.calibrate {lab_id} --data {data_mode} --budget {budget_name} "
@@ -120,8 +130,8 @@ def main(argv=None) -> int:
     parser.add_argument("--budget", choices=sorted(BUDGETS), required=True)
     parser.add_argument("--metric", help="which of the lab's metrics, or 'all' (default: its main METRIC)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--margin", type=float, help="absolute margin below the worst seed "
-                        f"(default {DEFAULT_MARGINS})")
+    parser.add_argument("--margin", type=float, help="absolute margin below the worst seed (above the best "
+                        f"seed for the reference's THRESHOLD_ABOVE_BEST metrics; default {DEFAULT_MARGINS})")
     parser.add_argument("--dry-run", action="store_true", help="print the entry, do not store it")
     args = parser.parse_args(argv)
     if len(args.seeds) < 2:
@@ -138,8 +148,8 @@ def main(argv=None) -> int:
         except ValueError as error:
             parser.error(str(error))
         key = thresholds.dataset_key(args.lab, args.data, metric)
-        print(f"{args.lab} {metric} {key}/{args.budget}: worst seed {entry['worst']:.4f}, "
-              f"threshold {entry['threshold']:.4f}")
+        print(f"{args.lab} {metric} {key}/{args.budget}: seeds {entry['scores']}, "
+              f"threshold {entry['threshold']:.4f}" + (f" ({entry['rule']})" if "rule" in entry else ""))
         if not args.dry_run:
             print(f"stored in {thresholds.store(args.lab, metric, key, args.budget, entry)}")
     return 0

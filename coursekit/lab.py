@@ -41,9 +41,13 @@ class Budget:
     max_test: int | None
     smoke_epochs: int | None
 
-    def epochs(self, full: int) -> int:
-        """Number of epochs: ``full`` at the full budget, fewer at smoke."""
-        return full if self.smoke_epochs is None else min(full, self.smoke_epochs)
+    def epochs(self, full: int, smoke: int | None = None) -> int:
+        """Number of epochs: ``full`` at the full budget; at smoke, ``smoke`` where a lab
+        needs its own number (a batch-normalised network that needs a few more steps to
+        settle), else the budget's ``smoke_epochs`` (at most ``full``)."""
+        if self.smoke_epochs is None:
+            return full
+        return min(full, self.smoke_epochs) if smoke is None else smoke
 
     def cap(self, n: int, smoke: int) -> int:
         """``n`` at the full budget, at most ``smoke`` at the smoke budget."""

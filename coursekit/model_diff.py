@@ -173,10 +173,19 @@ def describe_model(model) -> str:
     )
 
 
+def _compared_settings(layer: LayerSpec) -> tuple:
+    """The settings that decide what a layer computes: a 1×1 convolution's padding is left
+    out ('same' and 'valid' never pad a 1×1 kernel; transposed convolutions excepted)."""
+    settings = layer.settings_dict
+    if set(settings.get("kernel_size", (0,))) == {1} and "Transpose" not in layer.kind:
+        settings.pop("padding", None)
+    return tuple(sorted(settings.items()))
+
+
 def _settings_problem(found: LayerSpec, expected: LayerSpec) -> bool:
-    found_settings = found.settings_dict
+    found_settings = dict(_compared_settings(found))
     return found.kind != expected.kind or any(
-        found_settings.get(key) != value for key, value in expected.settings
+        found_settings.get(key) != value for key, value in _compared_settings(expected)
     )
 
 
@@ -251,7 +260,7 @@ def _signatures(summary: list) -> list:
             feeds = [signature(i) for i in layer.inputs]
             if layer.kind in ORDER_FREE_MERGES:
                 feeds = sorted(feeds)
-            text = layer.kind + repr(layer.settings) + "<-" + "|".join(feeds)
+            text = layer.kind + repr(_compared_settings(layer)) + "<-" + "|".join(feeds)
             signatures[index] = hashlib.sha1(text.encode()).hexdigest()
         return signatures[index]
 

@@ -35,15 +35,22 @@ def test_provisional_entries_are_announced():
 
 @pytest.mark.parametrize("lab", LABS)
 def test_every_calibrated_threshold_is_worst_seed_minus_margin(lab):
+    """... or, for the reference's THRESHOLD_ABOVE_BEST metrics (a shortcut's scores), the best
+    seed plus the margin."""
     table = thresholds.load_table(lab)
-    entries = [entry for metric in table["metrics"].values() for entry in metric.values()]
-    calibrated = [entry for entry in entries if not entry["provisional"]]
+    above_best = getattr(labs.reference(lab), "THRESHOLD_ABOVE_BEST", ())
+    entries = [(name, entry) for name, metric in table["metrics"].items() for entry in metric.values()]
+    calibrated = [(name, entry) for name, entry in entries if not entry["provisional"]]
     assert len(calibrated) >= 2
-    for entry in calibrated:
+    for name, entry in calibrated:
         assert len(entry["scores"]) >= 3 and entry["worst"] == min(entry["scores"].values())
-        assert entry["threshold"] == pytest.approx(entry["worst"] - entry["margin"], abs=1e-4)
+        if name in above_best:
+            assert entry["best"] == max(entry["scores"].values()) and "rule" in entry
+            assert entry["threshold"] == pytest.approx(entry["best"] + entry["margin"], abs=1e-4)
+        else:
+            assert entry["threshold"] == pytest.approx(entry["worst"] - entry["margin"], abs=1e-4)
         assert entry["margin"] > 0 and "autograder.calibrate" in entry["command"]
-    for entry in entries:
+    for _, entry in entries:
         if entry["provisional"]:
             assert "PROVISIONAL" in entry["note"] and "autograder.calibrate" in entry["note"]
 

@@ -25,7 +25,7 @@ from coursekit.model_diff import summarize
 
 from . import LAB_ID, reference
 
-PUSH_TIER_METRICS = {1: "macro_f1", 2: "macro_f1_strong"}
+PUSH_TIER_METRICS = {1: "macro_f1_beyond_inception", 2: "macro_f1_strong"}
 
 
 # ------------------------------------------------------------------ student side (probe helpers)
@@ -122,7 +122,8 @@ def branch_order(model) -> tuple:
 def push_report(model, tier: int) -> dict:
     """The push model's macro-F1 on the grader's held-out data against the tier's threshold.
 
-    Tier 1: the Inception reference's threshold; tier 2: the stronger reference's.
+    Tier 1: above the unchanged Inception network's best calibrated seed; tier 2: the
+    stronger reference's threshold.
     """
     model = student_model(model, "push_model (trained by the push cell)")
     dataset = grader_data(reference)
@@ -406,6 +407,33 @@ class residual(Exercise):
                        student(batch, training=True), expected(batch, training=True), atol=1e-4)
 
 
+class residual_projection(Exercise):
+    """residual_projection_block on other inputs, filter counts and strides, random weights,
+    in both modes."""
+
+    def inputs():
+        return {"cases": [((8, 8, 4), 6, 2), ((5, 7, 3), 5, 1), ((7, 7, 2), 4, 2)]}
+
+    def call(inputs, residual_projection_block):
+        return [block_model(residual_projection_block, shape, filters, stride)
+                for shape, filters, stride in inputs["cases"]]
+
+    def judge(outputs, inputs):
+        generator = np.random.default_rng(1040)
+        for (shape, filters, stride), found in zip(inputs["cases"], outputs):
+            what = f"residual_projection_block on an input of shape {shape}, filters={filters}, stride={stride}"
+            student = student_model(found, what)
+            expected = block_model(reference.residual_projection_block, shape, filters, stride)
+            randomize(expected, generator)
+            batch = generator.normal(size=(3, *shape)).astype("float32")
+            try:
+                compare_with_reference(student, expected, batch)
+            except AssertionError as mismatch:
+                raise Failure(f"{what}: {mismatch}") from None
+            same_array(f"{what}, training mode (batch statistics)", student(batch, training=True),
+                       expected(batch, training=True), atol=1e-4)
+
+
 class inception_module(Exercise):
     """inception_module on other inputs and filter counts, branches in any order, random weights."""
 
@@ -457,6 +485,22 @@ class inception_network(Exercise):
         compare_with_reference(student, expected, fixed_images(4, seed=1039))
 
 
+class separable_network(Exercise):
+    """build_separable_network's model against the reference, under random weights."""
+
+    def inputs():
+        return {}
+
+    def call(inputs, build_separable_network):
+        return built(build_separable_network)
+
+    def judge(outputs, inputs):
+        student = student_model(outputs, "build_separable_network")
+        expected = reference.build_separable_network()
+        randomize(expected, np.random.default_rng(1041))
+        compare_with_reference(student, expected, fixed_images(4, seed=1042))
+
+
 # ------------------------------------------------------------------ quality
 
 
@@ -476,7 +520,7 @@ class inception_f1(Exercise):
 
 
 class push_tier1(Exercise):
-    """Your push network's macro-F1 against the Inception reference's threshold."""
+    """Your push network's macro-F1 above the unchanged Inception network's best seed."""
 
     def inputs():
         return {}

@@ -61,3 +61,54 @@ def test_same_padding_is_refused_by_the_visible_check_as_by_the_hidden_one():
     with pytest.raises(CheckFailed, match="padding"):
         check_model_layers(model, [spec("Conv2D", filters=32, kernel_size=3, activation="relu", padding="valid")],
                            input_shape=(28, 28, 1))
+
+
+# ------------------------------------------------------------------ train_step (GradientTape)
+
+
+def _step(training=True, reduce="mean", apply=True, returns=True):
+    import keras
+    import tensorflow as tf
+
+    def train_step(model, optimizer, images, targets):
+        with tf.GradientTape() as tape:
+            losses = keras.losses.categorical_crossentropy(targets, model(images, training=training))
+            loss = keras.ops.mean(losses) if reduce == "mean" else keras.ops.sum(losses)
+        if apply:
+            optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        return float(loss) if returns else None
+    return train_step
+
+
+def _visible_check(train_step):
+    """The notebook's visible check cell, run on ``train_step``."""
+    from lab_cells import cells
+
+    source = cells("01-keras-basics")
+    (cell,) = [text for text in source.values() if text.startswith("def small_network(")]
+    from coursekit.checks import check_array
+    import keras
+
+    namespace = {"keras": keras, "np": np, "check_array": check_array, "train_step": train_step}
+    exec(cell, namespace)
+
+
+def test_reference_train_step_passes_both_checks():
+    reference = labs.reference("01-keras-basics")
+    run("train_step", reference.train_step)
+    _visible_check(reference.train_step)
+
+
+@pytest.mark.parametrize("wrong, expected", [
+    (dict(training=False), "did the forward pass run with training=True"),
+    (dict(reduce="sum"), "is the loss the batch mean"),
+    (dict(apply=False), "were the gradients applied with the optimiser"),
+    (dict(returns=False), "train_step returned None"),
+])
+def test_wrong_train_steps_fail_both_checks(wrong, expected):
+    from coursekit.checks import CheckFailed
+
+    with pytest.raises(Failure, match=expected):
+        run("train_step", _step(**wrong))
+    with pytest.raises((CheckFailed, TypeError, ValueError)):
+        _visible_check(_step(**wrong))

@@ -169,6 +169,59 @@ class model(Exercise):
         same_value("compile_model's loss", field(outputs, "loss"), "categorical_crossentropy")
 
 
+@probe_helper
+def step_model(salt):
+    """A small network whose training mode differs from inference (batch normalisation),
+    with fixed weights: (n, 6) inputs -> Dense(5, relu) -> BatchNormalization -> Dense(4, softmax)."""
+    network = keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(5, activation="relu"),
+                                keras.layers.BatchNormalization(), keras.layers.Dense(4, activation="softmax")])
+    generator = np.random.default_rng(1100 + salt)
+    network.set_weights([generator.normal(0, 0.5, np.shape(weight)).astype("float32") if index not in (4, 5)
+                         else np.asarray(weight) for index, weight in enumerate(network.get_weights())])
+    return network
+
+
+@probe_helper
+def two_steps(train_step, salt):
+    """Two train_step calls with one SGD(0.1, momentum=0.9) optimiser on fixed batches of 8.
+    Returns (losses [2 floats], the weights after both steps)."""
+    network = step_model(salt)
+    optimizer = keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)
+    generator = np.random.default_rng(1200 + salt)
+    losses = []
+    for _ in range(2):
+        images = generator.normal(size=(8, 6)).astype("float32")
+        targets = np.eye(4, dtype="float32")[generator.integers(0, 4, 8)]
+        loss = train_step(network, optimizer, images, targets)
+        losses.append(None if loss is None else float(np.asarray(loss)))
+    return losses, [np.asarray(weight) for weight in network.get_weights()]
+
+
+class train_step(Exercise):
+    """Two steps of the student's train_step against the reference's, from the same weights,
+    on a network with batch normalisation (training mode matters) and a momentum optimiser."""
+
+    def inputs():
+        return {"salts": [1, 2]}
+
+    def call(inputs, train_step):
+        return [two_steps(train_step, salt) for salt in inputs["salts"]]
+
+    def judge(outputs, inputs):
+        for salt, found in zip(inputs["salts"], outputs):
+            losses, weights = found
+            expected_losses, expected_weights = two_steps(reference.train_step, salt)
+            if any(loss is None for loss in losses):
+                raise Failure("train_step returned None: return the batch's loss (a float)")
+            same_array(f"the loss train_step returns at the first step (network {salt}); did the forward pass "
+                       "run with training=True, and is the loss the batch mean?", losses[0], expected_losses[0],
+                       atol=1e-5)
+            for index, (mine, theirs) in enumerate(zip(weights, expected_weights)):
+                same_array(f"weights {index} after two steps (network {salt}); were the gradients applied "
+                           "with the optimiser, to model.trainable_variables?", mine, theirs, atol=1e-5)
+            same_array(f"the loss at the second step (network {salt})", losses[1], expected_losses[1], atol=1e-5)
+
+
 class accuracy(Exercise):
     """The trained model's accuracy on the grader's own copy of the held-out digits."""
 

@@ -325,3 +325,87 @@ print(f"Test loss {test_loss:.4f}, test accuracy {test_accuracy:.4f} ({data.desc
 
 # %% kind="test" id="accuracy" points=3
 check_grader_threshold(lab, "accuracy", test_accuracy, data, hint="chance is 0.1; is the model trained?")
+
+
+# %% [markdown]
+# ## 6. Inside `fit`: one training step by hand
+#
+# `fit` hides a loop of *training steps*. Each step takes one mini-batch and
+#
+# 1. runs the model forward **in training mode**, `model(images, training=True)` (dropout
+#    drops, batch normalisation uses the batch's statistics), under a `tf.GradientTape`, which
+#    records the operations;
+# 2. computes the loss, the batch's **mean** cross-entropy
+#    (`keras.ops.mean(keras.losses.categorical_crossentropy(targets, predictions))`);
+# 3. asks the tape for the gradient of the loss with respect to `model.trainable_variables`;
+# 4. hands the (gradient, variable) pairs to `optimizer.apply_gradients`, which updates the
+#    weights by its own rule (and its own state: momentum, Adam's moments...).
+#
+# Write `train_step(model, optimizer, images, targets)` doing exactly that, returning the loss
+# (before the update) as a float. The check compares it with Keras's own `train_on_batch`
+# from the same weights, on a network with batch normalisation, so training mode matters.
+
+# %% kind="solution"
+import tensorflow as tf
+
+
+def train_step(model, optimizer, images, targets):
+    ### BEGIN SOLUTION
+    with tf.GradientTape() as tape:
+        predictions = model(images, training=True)
+        loss = keras.ops.mean(keras.losses.categorical_crossentropy(targets, predictions))
+    gradients = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    return float(loss)
+    ### END SOLUTION
+
+
+# %% kind="test" id="train_step" points=3
+def small_network():
+    network = keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(5, activation="relu"),
+                                keras.layers.BatchNormalization(), keras.layers.Dense(4, activation="softmax")])
+    return network
+
+
+keras.utils.set_random_seed(7)
+by_hand, by_keras = small_network(), small_network()
+by_keras.set_weights(by_hand.get_weights())
+by_keras.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="categorical_crossentropy")
+hand_optimizer = keras.optimizers.SGD(learning_rate=0.1)
+generator = np.random.default_rng(8)
+for step in range(2):
+    images = generator.normal(size=(8, 6)).astype("float32")
+    targets = np.eye(4, dtype="float32")[generator.integers(0, 4, 8)]
+    hand_loss = train_step(by_hand, hand_optimizer, images, targets)
+    keras_loss = by_keras.train_on_batch(images, targets)
+    check_array(f"step {step + 1}: the loss train_step returns vs train_on_batch's (training=True? the batch mean?)",
+                hand_loss, keras_loss, atol=1e-5)
+for index, (mine, theirs) in enumerate(zip(by_hand.get_weights(), by_keras.get_weights())):
+    check_array(f"weights {index} after two steps vs train_on_batch's", mine, theirs, atol=1e-5)
+
+# %% [markdown]
+# With `train_step`, a whole training loop is a few lines: shuffle, cut into batches, step.
+# Here it trains a small dense network for one epoch and plots the loss of every step, the
+# noisy curve that `fit`'s progress bar averages away.
+
+# %%
+keras.utils.set_random_seed(lab.seed)
+dense = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(),
+                          keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10, activation="softmax")])
+optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+order = np.random.default_rng(lab.seed).permutation(len(x_train))
+step_losses = [train_step(dense, optimizer, x_train[batch], y_train[batch])
+               for batch in np.array_split(order, updates_per_epoch(len(x_train), 128))]
+running = np.convolve(step_losses, np.ones(10) / 10, mode="valid")
+figure, axis = plt.subplots(figsize=(6, 3))
+axis.plot(step_losses, alpha=0.4, label="each step's batch loss")
+axis.plot(np.arange(9, len(step_losses)), running, label="mean of the last 10 steps")
+axis.set_xlabel("step")
+axis.set_ylabel("cross-entropy")
+axis.set_title(f"One epoch by hand: {len(step_losses)} steps of 128 images")
+axis.legend()
+figure.tight_layout()
+plt.show()
+hand_accuracy = np.mean(dense.predict(x_test, verbose=0).argmax(axis=1) == y_test.argmax(axis=1))
+print(f"one epoch by hand, a small dense network: test accuracy {hand_accuracy:.4f}")
+

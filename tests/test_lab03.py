@@ -165,6 +165,59 @@ def test_the_visible_module_check_accepts_any_branch_order(lab03):
     run_passes(lab03, "inception_module", REORDERED)
 
 
+REDUCED = CONV + """
+def inception_module(inputs, filters=64, reduce_filters=None):
+    reduce = filters if reduce_filters is None else reduce_filters
+    five = c(filters, 5, c(reduce, 1, inputs))
+    one = c(filters, 1, inputs)
+    three = c(filters, 3, c(reduce, 1, inputs))
+    pool = c(filters, 1, L.MaxPooling2D(3, strides=1, padding="same")(inputs))
+    return L.Concatenate()([one, three, five, pool])
+"""
+COUNT = """
+def conv_multiply_adds(model):
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            total += SIZE * layer.kernel_size[0] * layer.kernel_size[1] * layer.input.shape[-1] * layer.filters
+    return total
+"""
+
+
+@pytest.mark.parametrize("test_id, wrong, expected", [
+    # the lecture's module without the new argument
+    ("inception_reduce", MODULE, "inception_module(inputs, 64, reduce_filters=16) failed"),
+    # reduce_filters given to the 1x1 branch instead of the reduce convolutions
+    ("inception_reduce", REDUCED.replace("one = c(filters, 1, inputs)", "one = c(reduce, 1, inputs)")
+     .replace("c(reduce, 1, inputs))", "c(filters, 1, inputs))"),
+     "the reference has Conv2D(16, 1×1, padding=same, activation=relu) fed by the model input; at that place your "
+     "model has Conv2D(64, 1×1, padding=same, activation=relu)"),
+    # the input's height and width instead of the output's
+    ("multiply_adds", COUNT.replace("SIZE", "layer.input.shape[1] * layer.input.shape[2]"),
+     "conv_multiply_adds of a 3×3 'valid' convolution on 10×12×3 (8 filters): expected 17280, found 25920"),
+    # a float count
+    ("multiply_adds", COUNT.replace("SIZE", "float(layer.output.shape[1] * layer.output.shape[2])"),
+     "type of the count: expected 'int', found 'float'"),
+])
+def test_wrong_reduce_and_cost_answers_fail_the_visible_checks(lab03, test_id, wrong, expected):
+    message = run_check(lab03, test_id, wrong)
+    assert expected in message, message
+
+
+def test_the_visible_reduce_check_accepts_any_branch_order_and_the_hidden_check_agrees(lab03):
+    run_passes(lab03, "inception_reduce", REDUCED)
+    run_passes(lab03, "multiply_adds", COUNT.replace("SIZE", "layer.output.shape[1] * layer.output.shape[2]"))
+    check(LAB, "inception_reduce", {"inception_module": _namespace(REDUCED)["inception_module"]})
+    check(LAB, "inception_module", {"inception_module": _namespace(REDUCED)["inception_module"]})
+    with pytest.raises(Failure, match="raised TypeError"):
+        check(LAB, "inception_reduce", {"inception_module": _namespace(MODULE)["inception_module"]})
+    counted = _namespace(COUNT.replace("SIZE", "layer.output.shape[1] * layer.output.shape[2]"))
+    check(LAB, "multiply_adds", {"conv_multiply_adds": counted["conv_multiply_adds"]})
+    with pytest.raises(Failure, match="expected 84,546, found"):
+        inputs_sized = _namespace(COUNT.replace("SIZE", "layer.input.shape[1] * layer.input.shape[2]"))
+        check(LAB, "multiply_adds", {"conv_multiply_adds": inputs_sized["conv_multiply_adds"]})
+
+
 # ------------------------------------------------------------------ hidden checks (exercises.py)
 
 

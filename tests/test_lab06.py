@@ -7,6 +7,7 @@ that exercise's visible test cell, taken from the student notebook.
 
 import json
 
+import numpy as np
 import pytest
 
 from lab_cells import run_check
@@ -35,7 +36,7 @@ def lab06():
 def test_reference_answers_pass_every_visible_check(lab06):
     source, base = lab06
     for test_id in ("dropout", "dropout_original", "dropconnect", "class_preserving", "augmentation", "mlp",
-                    "gap_function", "deep_network", "gradient_norms"):
+                    "gap_function", "deep_network", "gradient_norms", "initial_std", "activation_stds"):
         exec(source[test_id], dict(base))
 
 
@@ -183,6 +184,51 @@ def test_deep_network_with_one_layer_too_many(lab06):
     assert "layer 4: expected Dense(10, activation=softmax), found Dense(32, activation=sigmoid)" in message, message
 
 
+INITIAL_STD = """
+def initial_std(scheme, fan_in, fan_out):
+    {body}
+"""
+
+
+@pytest.mark.parametrize("body, expected", [
+    # the uniform law's limit a instead of its standard deviation a / sqrt(3)
+    ("return float(np.sqrt(6 / (fan_in + fan_out)))",
+     "initial_std('glorot_uniform', 784, 64) vs the std of a kernel Keras drew: at index () expected 0.04"),
+    # He's variance 1 / fan_in (LeCun's) instead of 2 / fan_in
+    ("return float(np.sqrt(2 / (fan_in + fan_out)) if scheme.startswith('glorot') else np.sqrt(1 / fan_in))",
+     "initial_std('he_normal', 784, 64) vs the std of a kernel Keras drew"),
+    # any unknown scheme falls through to He
+    ("return float(np.sqrt(2 / (fan_in + fan_out)) if scheme.startswith('glorot') else np.sqrt(2 / fan_in))",
+     "initial_std('lecun_normal', 64, 64), not one of the four schemes, raises: expected 'ValueError', found 'nothing'"),
+])
+def test_wrong_initial_std(lab06, body, expected):
+    message = run_check(lab06, "initial_std", INITIAL_STD.format(body=body))
+    assert expected in message, message
+
+
+@pytest.mark.parametrize("wrong, expected", [
+    # the std of each unit, averaged: not the std of the whole array
+    ("def activation_stds(model, x):\n"
+     "    stds = []\n"
+     "    for layer in model.layers[:-1]:\n"
+     "        x = np.asarray(layer(x))\n"
+     "        stds.append(float(np.std(x, axis=0).mean()))\n"
+     "    return np.array(stds)\n",
+     "activation_stds, hidden layer 1: std of a^(1) over the whole batch: at index () expected"),
+    # the output layer measured too
+    ("def activation_stds(model, x):\n"
+     "    stds = []\n"
+     "    for layer in model.layers:\n"
+     "        x = np.asarray(layer(x))\n"
+     "        stds.append(float(np.std(x)))\n"
+     "    return np.array(stds)\n",
+     "shape of activation_stds for 4 Dense layers (3 hidden): expected (3,), found (4,)"),
+])
+def test_wrong_activation_stds(lab06, wrong, expected):
+    message = run_check(lab06, "activation_stds", wrong)
+    assert expected in message, message
+
+
 # ------------------------------------------------------------------ hidden checks
 
 from autograder.check import check  # noqa: E402
@@ -283,3 +329,26 @@ def test_gap_thresholds_fail_an_unchanged_network_and_an_underfitting_one(key, m
     if budget == "full":  # at smoke (10 epochs) even the reference's regularised network is still behind
         with pytest.raises(Failure, match="validation_gain = -0.1000 .* is below"):
             threshold_report("06-regularisation", "validation_gain", -0.10, dataset, about="(underfitting)")
+
+
+def test_hidden_initialisation_checks_accept_the_reference_and_name_a_wrong_answer():
+    check(LAB, "initial_std", {"initial_std": reference.initial_std})
+    check(LAB, "activation_stds", {"activation_stds": reference.activation_stds})
+
+    def lecun_for_he(scheme, fan_in, fan_out):
+        return reference.initial_std(scheme, fan_in, fan_out) / (2 ** 0.5 if scheme.startswith("he") else 1)
+
+    with pytest.raises(Failure, match=r"initial_std\('he_uniform', 128, 32\): at index \(\) expected 0.125"):
+        check(LAB, "initial_std", {"initial_std": lecun_for_he})
+
+    def no_error(scheme, fan_in, fan_out):
+        return 1.0 if scheme == "orthogonal" else reference.initial_std(scheme, fan_in, fan_out)
+
+    with pytest.raises(Failure, match="an unknown scheme should raise ValueError"):
+        check(LAB, "initial_std", {"initial_std": no_error})
+
+    def with_output_layer(model, x):
+        return np.append(reference.activation_stds(model, x), 0.1)
+
+    with pytest.raises(Failure, match="activation_stds of a 10-layer relu network"):
+        check(LAB, "activation_stds", {"activation_stds": with_output_layer})

@@ -671,45 +671,50 @@ check_array("block output when the main path is 0: the projected shortcut alone"
 # 4. `MaxPooling2D(pool_size=3×3, strides=1, padding='same')` → `Conv2D(F, 1×1)`;
 #
 # then `Concatenate(axis=-1)` of the four, giving $4F$ channels at the input's height and
-# width. In GoogLeNet the 1×1 convolutions before the 3×3 and 5×5 ones have **fewer** filters
-# than their input has channels — they "reduce" it — so that the expensive convolutions stay
-# cheap. In its block 3a, for instance, the input has 192 channels at 28×28, and the 5×5 branch
-# reduces them to 16 before its 32 5×5 filters: $192 \cdot 16 + 25 \cdot 16 \cdot 32 = 15\,872$
-# weights instead of $25 \cdot 192 \cdot 32 = 153\,600$ for the 5×5 convolution alone, and at
-# 28 × 28 = 784 positions about 12 million multiply-adds instead of 120 million: ten times less.
-# The lecture's module, and so this one, gives every convolution the same $F$ filters. Here the
-# module's input has $C = 32$ channels and $F = 32$, so its 1×1 convolutions keep the channel
-# count (with $F = 64$ they would double it): they mix channels and add a ReLU, but save
-# nothing. The slide draws $F = 64$ and writes "pad 0" for the
-# pooling: with no padding a 3×3 pool would shrink the maps by 2 pixels and they could not
-# be concatenated; GoogLeNet pads it ('same'), and so do we.
+# width. The slide draws $F = 64$ and writes "pad 0" for the pooling: with no padding a 3×3
+# pool would shrink the maps by 2 pixels and they could not be concatenated; GoogLeNet pads it
+# ('same'), and so do we.
 #
-# With $C$ input channels the module has $4 \cdot (C+1)F + (9F+1)F + (25F+1)F$ parameters.
-# Write `inception_module(inputs, filters=64)`: it takes a Keras tensor `(batch, h, w, C)`
-# and returns the concatenated tensor `(batch, h, w, 4·filters)`. Use exactly these layer
-# classes (`Conv2D(..., activation='relu')`, `MaxPooling2D`, `Concatenate`); the branches
-# may come in any order.
+# In GoogLeNet the 1×1 convolutions before the 3×3 and 5×5 ones have **fewer** filters than
+# their input has channels — they "reduce" it — so that the expensive convolutions stay cheap.
+# The lecture's module gives every convolution the same $F$ filters, and then the "reduce"
+# convolutions reduce nothing: in this lab's network the module's input has $C = 32$ channels
+# and $F = 32$, so they keep the channel count (with $F = 64$ they would double it). Your
+# module takes the reduce convolutions' filter count $R$ as a separate argument,
+# `reduce_filters`, which defaults to `None`, meaning $R = F$ (the lecture's module). Section 8b
+# measures what a smaller $R$ saves.
+#
+# With $C$ input channels the module has $2(C+1)F + 2(C+1)R + (9R+1)F + (25R+1)F$ parameters
+# (with $R = F$: $4 (C+1)F + (9F+1)F + (25F+1)F$).
+# Write `inception_module(inputs, filters=64, reduce_filters=None)`: it takes a Keras tensor
+# `(batch, h, w, C)` and returns the concatenated tensor `(batch, h, w, 4·filters)`. Use
+# exactly these layer classes (`Conv2D(..., activation='relu')`, `MaxPooling2D`,
+# `Concatenate`); the branches may come in any order.
 
 # %%
-def inception_specs(source, filters, first):
+def inception_specs(source, filters, first, reduce_filters=None):
     """The module as the checks describe it: eight layer specs, fed by spec number `source`
     (-1: the model input), numbered from `first` on."""
-    def conv(size, feed):
-        return spec("Conv2D", filters=filters, kernel_size=size, padding="same", activation="relu", inputs=(feed,))
+    reduce_filters = filters if reduce_filters is None else reduce_filters
+
+    def conv(size, feed, count=filters):
+        return spec("Conv2D", filters=count, kernel_size=size, padding="same", activation="relu", inputs=(feed,))
     return [conv(1, source),
-            conv(1, source), conv(3, first + 1),
-            conv(1, source), conv(5, first + 3),
+            conv(1, source, reduce_filters), conv(3, first + 1),
+            conv(1, source, reduce_filters), conv(5, first + 3),
             spec("MaxPooling2D", pool_size=3, strides=1, padding="same", inputs=(source,)), conv(1, first + 5),
             spec("Concatenate", axis=-1, inputs=(first, first + 2, first + 4, first + 6))]
 
 
 # %% kind="solution"
-def inception_module(inputs, filters=64):
+def inception_module(inputs, filters=64, reduce_filters=None):
     ### BEGIN SOLUTION
+    if reduce_filters is None:
+        reduce_filters = filters
     branch_1x1 = keras.layers.Conv2D(filters, 1, padding="same", activation="relu")(inputs)
-    branch_3x3 = keras.layers.Conv2D(filters, 1, padding="same", activation="relu")(inputs)
+    branch_3x3 = keras.layers.Conv2D(reduce_filters, 1, padding="same", activation="relu")(inputs)
     branch_3x3 = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(branch_3x3)
-    branch_5x5 = keras.layers.Conv2D(filters, 1, padding="same", activation="relu")(inputs)
+    branch_5x5 = keras.layers.Conv2D(reduce_filters, 1, padding="same", activation="relu")(inputs)
     branch_5x5 = keras.layers.Conv2D(filters, 5, padding="same", activation="relu")(branch_5x5)
     branch_pool = keras.layers.MaxPooling2D(pool_size=3, strides=1, padding="same")(inputs)
     branch_pool = keras.layers.Conv2D(filters, 1, padding="same", activation="relu")(branch_pool)
@@ -726,6 +731,96 @@ except ValueError as error:
 check_model_graph(module, inception_specs(-1, 64, 0), input_shape=(14, 14, 32))
 check_value("output shape", tuple(module.output.shape[1:]), (14, 14, 256))
 check_value("parameters", module.count_params(), 4 * 33 * 64 + (9 * 64 + 1) * 64 + (25 * 64 + 1) * 64)
+
+# %% [markdown]
+# ## 8b. What the reduce convolutions save
+#
+# A convolution with a $k_h \times k_w$ kernel, $C_\text{in}$ input channels and $F$ filters
+# does $k_h k_w C_\text{in} F$ multiply-adds at every output position: $h_\text{out}
+# w_\text{out} k_h k_w C_\text{in} F$ in all (the bias adds are not counted).
+#
+# Write `conv_multiply_adds(model)`: the sum of that number over every `Conv2D` layer of a
+# Keras model (other layers count 0). A built functional model knows each layer's
+# `layer.input.shape` and `layer.output.shape` (`(None, h, w, C)`), and `layer.kernel_size` and
+# `layer.filters` give the rest. Return an `int`.
+#
+# The checks below first hold `inception_module(·, 64, reduce_filters=16)` to the module with
+# 16-filter reduce convolutions, then `conv_multiply_adds` to a count by hand.
+
+# %% kind="solution"
+def conv_multiply_adds(model):
+    ### BEGIN SOLUTION
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, height, width, _ = layer.output.shape
+            kernel_height, kernel_width = layer.kernel_size
+            total += height * width * kernel_height * kernel_width * layer.input.shape[-1] * layer.filters
+    return int(total)
+    ### END SOLUTION
+
+
+# %% kind="test" id="inception_reduce" points=2
+try:
+    reduced_module = block_model(lambda inputs: inception_module(inputs, 64, reduce_filters=16), (14, 14, 32))
+except (TypeError, ValueError) as error:
+    raise CheckFailed(f"inception_module(inputs, 64, reduce_filters=16) failed: {error}\nDoes your function take "
+                      "the reduce_filters argument?") from None
+check_model_graph(reduced_module, inception_specs(-1, 64, 0, reduce_filters=16), input_shape=(14, 14, 32))
+check_value("output shape with reduce_filters=16", tuple(reduced_module.output.shape[1:]), (14, 14, 256))
+check_value("parameters with reduce_filters=16", reduced_module.count_params(),
+            2 * 33 * 64 + 2 * 33 * 16 + (9 * 16 + 1) * 64 + (25 * 16 + 1) * 64)
+check_value("the default reduce_filters=None keeps the lecture's module (parameters)",
+            block_model(lambda inputs: inception_module(inputs, 64), (14, 14, 32)).count_params(),
+            4 * 33 * 64 + (9 * 64 + 1) * 64 + (25 * 64 + 1) * 64)
+
+# %% kind="test" id="multiply_adds" points=2
+inputs = keras.Input(shape=(10, 12, 3))
+x = keras.layers.Conv2D(8, 3)(inputs)                                  # 8 × 10 × 9·3·8
+x = keras.layers.MaxPooling2D(2)(x)                                    # 0
+x = keras.layers.Conv2D(4, (1, 3), strides=2, padding="same")(x)       # 2 × 3 × 3·8·4
+outputs = keras.layers.Dense(5)(keras.layers.Flatten()(x))             # 0: not a Conv2D
+check_value("conv_multiply_adds of a 3×3 'valid' convolution on 10×12×3 (8 filters)",
+            conv_multiply_adds(keras.Model(inputs, keras.layers.Conv2D(8, 3)(inputs))), 8 * 10 * 9 * 3 * 8)
+check_value("conv_multiply_adds of conv 3×3 → pool → strided 'same' conv 1×3 → dense",
+            conv_multiply_adds(keras.Model(inputs, outputs)), 8 * 10 * 9 * 3 * 8 + 2 * 3 * 3 * 8 * 4)
+check_value("type of the count", type(conv_multiply_adds(keras.Model(inputs, outputs))).__name__, "int")
+
+# %% [markdown]
+# The lecture's module against the reduced one, on two inputs: the one it meets in this lab's
+# network (14 × 14 × 32 with $F = 32$, reduced to $R = 8$) and GoogLeNet's block 3a input (28 × 28
+# × 192 with $F = 64$, reduced to $R = 16$; GoogLeNet's own 3a gives each branch its own counts,
+# 5×5 reduce 16 among them).
+
+# %%
+module_costs = {}
+for name, shape, filters, reduce_filters in [("this lab, F=32", (14, 14, 32), 32, 8),
+                                             ("GoogLeNet 3a input, F=64", (28, 28, 192), 64, 16)]:
+    for label, reduce in (("R = F", None), (f"R = {reduce_filters}", reduce_filters)):
+        module = block_model(lambda inputs: inception_module(inputs, filters, reduce_filters=reduce), shape)
+        module_costs[f"{name}, {label}"] = (module.count_params(), conv_multiply_adds(module))
+print(f"{'module':>38} {'parameters':>11} {'multiply-adds':>14}")
+for name, (parameters, multiply_adds) in module_costs.items():
+    print(f"{name:>38} {parameters:>11,} {multiply_adds:>14,}")
+names = list(module_costs)
+figure, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+for axis, column, title in ((axes[0], 0, "parameters"), (axes[1], 1, "multiply-adds per image")):
+    axis.barh(names, [module_costs[name][column] for name in names], color=["C0", "C1", "C0", "C1"])
+    axis.set_xscale("log")
+    axis.set_title(title)
+axes[1].set_yticks([])
+figure.tight_layout()
+plt.show()
+for name in ("this lab, F=32", "GoogLeNet 3a input, F=64"):
+    full, reduced = [cost for key, cost in module_costs.items() if key.startswith(name)]
+    print(f"{name}: reducing saves a factor {full[0] / reduced[0]:.1f} in parameters, "
+          f"{full[1] / reduced[1]:.1f} in multiply-adds")
+
+# %% [markdown]
+# Most of the lecture module's cost sits in its 5×5 convolution on $F$ channels. Feeding it $R$
+# channels instead divides that convolution's cost by $F/R$, at the price of squeezing the
+# information through $R$ channels first. The network of section 9 keeps the lecture's module
+# ($R = F$), as the lecture's graded task asks.
 
 # %% [markdown]
 # ## 9. Inception against lab 02's network
@@ -991,7 +1086,7 @@ check_grader_threshold(lab, "macro_f1", inception_f1, data, hint="chance is 0.1;
 # a stronger reference (a batch-normalised stem, the Inception module and a residual block,
 # trained for 12 epochs, 4 at the smoke budget: about a minute on 2 cores at the full budget).
 
-# %% kind="solution"
+# %% kind="solution" id="push_network_answer"
 ### BEGIN SOLUTION
 def build_push_network():
     inputs = keras.Input(shape=(28, 28, 1))

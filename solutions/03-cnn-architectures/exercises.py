@@ -455,6 +455,83 @@ class inception_module(Exercise):
             compare_with_reference(student, expected, generator.random((3, *shape), dtype=np.float32))
 
 
+class inception_reduce(Exercise):
+    """inception_module with reduce_filters smaller than filters, other inputs, any branch order, random weights."""
+
+    def inputs():
+        return {"cases": [((9, 9, 24), 8, 3), ((6, 7, 40), 12, 5)]}
+
+    def call(inputs, inception_module):
+        models = []
+        for shape, filters, reduce_filters in inputs["cases"]:
+            try:
+                models.append(block_model(lambda tensor: inception_module(tensor, filters, reduce_filters=reduce_filters),
+                                          shape))
+            except TypeError as error:  # most likely no reduce_filters argument
+                models.append(f"inception_module(inputs, {filters}, reduce_filters={reduce_filters}) raised "
+                              f"TypeError: {error}"[:300])
+        return models
+
+    def judge(outputs, inputs):
+        generator = np.random.default_rng(1038)
+        for (shape, filters, reduce_filters), found in zip(inputs["cases"], outputs):
+            student = student_model(found, f"inception_module on an input of shape {shape}, filters={filters}, "
+                                           f"reduce_filters={reduce_filters}")
+            check_structure(student, block_model(
+                lambda tensor: reference.inception_module(tensor, filters, reduce_filters=reduce_filters), shape))
+            order = branch_order(student)
+            expected = block_model(
+                lambda tensor: reference.inception_module(tensor, filters, order, reduce_filters=reduce_filters), shape)
+            randomize(expected, generator)
+            compare_with_reference(student, expected, generator.random((3, *shape), dtype=np.float32))
+
+
+@probe_helper
+def cost_models():
+    """The grader's models for conv_multiply_adds: strides, 'valid' and 'same' padding, non-square
+    kernels, layers that are not Conv2D, and a branching module."""
+    inputs = keras.Input(shape=(19, 23, 5))
+    x = keras.layers.Conv2D(6, (5, 3), strides=(2, 1))(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Conv2D(7, 1, padding="same", activation="relu")(x)
+    x = keras.layers.AveragePooling2D(2)(x)
+    x = keras.layers.Conv2D(3, 3, strides=2, padding="same")(x)
+    chain = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Flatten()(x)))
+    inputs = keras.Input(shape=(8, 8, 16))
+    left = keras.layers.Conv2D(12, 1, padding="same")(inputs)
+    right = keras.layers.Conv2D(4, 3, padding="same")(keras.layers.Conv2D(2, 1)(inputs))
+    branches = keras.Model(inputs, keras.layers.Concatenate()([left, right]))
+    return [chain, branches]
+
+
+class multiply_adds(Exercise):
+    """conv_multiply_adds on the grader's models, against the reference count."""
+
+    def inputs():
+        return {}
+
+    def call(inputs, conv_multiply_adds):
+        counts = []
+        for model in cost_models():
+            try:
+                counts.append(conv_multiply_adds(model))
+            except Exception as error:  # the student's code may raise anything; report it
+                counts.append(f"{type(error).__name__}: {error}"[:300])
+        return counts
+
+    def judge(outputs, inputs):
+        names = ["a chain of strided, 'valid' and 'same' convolutions with batch norm, pooling and a Dense layer",
+                 "two branches of 1x1 and 3x3 convolutions"]
+        if not isinstance(outputs, list) or len(outputs) != len(names):
+            raise Failure("the counts of conv_multiply_adds are missing")
+        for name, model, found in zip(names, cost_models(), outputs):
+            if isinstance(found, str):
+                raise Failure(f"conv_multiply_adds on {name} raised {found}")
+            expected = reference.conv_multiply_adds(model)
+            if not isinstance(found, (int, np.integer)) or int(found) != expected:
+                raise Failure(f"conv_multiply_adds on {name}: expected {expected:,}, found {found!r}")
+
+
 class lab02_network(Exercise):
     """build_lab02_network's model against lab 02's reference network."""
 

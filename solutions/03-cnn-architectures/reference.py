@@ -186,17 +186,33 @@ def residual_projection_block(inputs, filters, stride, momentum=BN_MOMENTUM):
     return layers.Activation("relu")(x)
 
 
-def inception_module(inputs, filters=64, order=BRANCHES):
-    """The four branches of lecture 004, concatenated in ``order`` (names from BRANCHES)."""
+def inception_module(inputs, filters=64, order=BRANCHES, reduce_filters=None):
+    """The four branches of lecture 004, concatenated in ``order`` (names from BRANCHES).
+
+    ``reduce_filters``: the filter count of the 1x1 convolutions before the 3x3 and 5x5 ones
+    (GoogLeNet's "reduce"); None gives them ``filters``, as the lecture draws the module.
+    """
+    reduce_filters = filters if reduce_filters is None else reduce_filters
     branches = {}
     branches["1x1"] = layers.Conv2D(filters, 1, padding="same", activation="relu")(inputs)
-    reduced = layers.Conv2D(filters, 1, padding="same", activation="relu")(inputs)
+    reduced = layers.Conv2D(reduce_filters, 1, padding="same", activation="relu")(inputs)
     branches["3x3"] = layers.Conv2D(filters, 3, padding="same", activation="relu")(reduced)
-    reduced = layers.Conv2D(filters, 1, padding="same", activation="relu")(inputs)
+    reduced = layers.Conv2D(reduce_filters, 1, padding="same", activation="relu")(inputs)
     branches["5x5"] = layers.Conv2D(filters, 5, padding="same", activation="relu")(reduced)
     pooled = layers.MaxPooling2D(pool_size=3, strides=1, padding="same")(inputs)
     branches["pool"] = layers.Conv2D(filters, 1, padding="same", activation="relu")(pooled)
     return layers.Concatenate(axis=-1)([branches[name] for name in order])
+
+
+def conv_multiply_adds(model) -> int:
+    """Multiply-adds of a model's Conv2D layers: out_h * out_w * k_h * k_w * C_in * filters each."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            _, height, width, _ = layer.output.shape
+            k_h, k_w = layer.kernel_size
+            total += int(height) * int(width) * k_h * k_w * int(layer.input.shape[-1]) * layer.filters
+    return total
 
 
 def build_inception_network(order=BRANCHES) -> keras.Model:

@@ -131,16 +131,19 @@ def gap_model(weights):
 
 
 @probe_helper
-def seeded_deep_network(activation, depth, width, seed):
-    """``depth`` Dense layers on 784 inputs (the last a 10-way softmax), Glorot-uniform weights
-    drawn from ``seed`` with NumPy, zero biases."""
+def seeded_deep_network(activation, depth, width, seed, scheme="glorot_uniform"):
+    """``depth`` Dense layers on 784 inputs (the last a 10-way softmax), kernels drawn from ``seed``
+    with NumPy (``scheme`` "glorot_uniform": U[-a, a], a = sqrt(6/(fan_in+fan_out)); "he_normal":
+    N(0, 2/fan_in)), zero biases."""
     generator = np.random.default_rng(seed)
     model = keras.Sequential([keras.Input(shape=(784,))]
                              + [keras.layers.Dense(width, activation=activation) for _ in range(depth - 1)]
                              + [keras.layers.Dense(10, activation="softmax")])
     values = []
     for weight in model.get_weights():
-        if np.ndim(weight) == 2:
+        if np.ndim(weight) == 2 and scheme == "he_normal":
+            values.append(generator.normal(0, math.sqrt(2 / weight.shape[0]), weight.shape).astype("float32"))
+        elif np.ndim(weight) == 2:
             limit = math.sqrt(6 / (weight.shape[0] + weight.shape[1]))
             values.append(generator.uniform(-limit, limit, weight.shape).astype("float32"))
         else:
@@ -740,3 +743,56 @@ class gradient_ratio(Exercise):
         orders = float(np.log10(ratios["relu"] / ratios["sigmoid"]))
         return threshold_report(LAB_ID, "gradient_orders", orders, dataset,
                                 about="(log10 of ReLU's ratio / sigmoid's)")
+
+
+# ------------------------------------------------------------ 6. initialisation: Glorot against He
+
+
+class initial_std(Exercise):
+    """initial_std on other schemes and fans than the notebook's, and a ValueError for an unknown scheme."""
+
+    def inputs():
+        return {"cases": [["glorot_uniform", 300, 100], ["glorot_normal", 64, 64], ["he_uniform", 128, 32],
+                          ["he_normal", 27, 16]],
+                "unknown": "orthogonal"}
+
+    def call(inputs, initial_std):
+        values = []
+        for case in inputs["cases"]:
+            try:
+                values.append(float(initial_std(*case)))
+            except Exception as error:  # the student's code may raise anything; report it
+                values.append(error_line(error))
+        return {"values": values, "unknown": raised(lambda: initial_std(inputs["unknown"], 64, 64))}
+
+    def judge(outputs, inputs):
+        values = field(outputs, "values", "the trace")
+        for (scheme, fan_in, fan_out), found in zip(inputs["cases"], values):
+            name = f"initial_std({scheme!r}, {fan_in}, {fan_out})"
+            if isinstance(found, str):
+                raise Failure(f"{name} raised {found}")
+            same_array(name, found, reference.initial_std(scheme, fan_in, fan_out), atol=0, rtol=1e-4)
+        found = field(outputs, "unknown", "the trace")
+        _require_raised(f"initial_std({inputs['unknown']!r}, 64, 64), an unknown scheme", found)
+
+
+class activation_stds(Exercise):
+    """activation_stds on the grader's batch and networks (He and Glorot kernels), against the reference."""
+
+    def inputs():
+        generator = np.random.default_rng(1066)
+        return {"x": generator.random((96, 784), dtype=np.float32),
+                "networks": [["relu", 10, 64, 4, "he_normal"], ["relu", 6, 48, 5, "glorot_uniform"],
+                             ["tanh", 5, 16, 6, "glorot_uniform"]]}
+
+    def call(inputs, activation_stds):
+        return [np.asarray(activation_stds(seeded_deep_network(*network), inputs["x"]))
+                for network in inputs["networks"]]
+
+    def judge(outputs, inputs):
+        if not isinstance(outputs, list) or len(outputs) != len(inputs["networks"]):
+            raise Failure("the standard deviations of activation_stds are missing")
+        for (activation, depth, width, seed, scheme), found in zip(inputs["networks"], outputs):
+            model = seeded_deep_network(activation, depth, width, seed, scheme)
+            same_array(f"activation_stds of a {depth}-layer {activation} network ({width} units, {scheme} kernels)",
+                       found, reference.activation_stds(model, inputs["x"]), atol=0, rtol=1e-3)

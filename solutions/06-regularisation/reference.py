@@ -257,5 +257,36 @@ def score_gradient_orders(dataset, budget, seed):
     return gradient_orders_of(build_deep_network, layer_gradient_norms, dataset, seed)[0]
 
 
+# ------------------------------------------------------------- initialisation: Glorot against He
+
+INITIALISATION_SCHEMES = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
+
+
+def initial_std(scheme, fan_in, fan_out):
+    """Standard deviation of a kernel's initial weights: Glorot 2/(fan_in+fan_out), He 2/fan_in (variances)."""
+    if scheme in ("glorot_uniform", "glorot_normal"):
+        return (2.0 / (fan_in + fan_out)) ** 0.5
+    if scheme in ("he_uniform", "he_normal"):
+        return (2.0 / fan_in) ** 0.5
+    raise ValueError(f"unknown initialisation scheme {scheme!r}; expected one of {INITIALISATION_SCHEMES}")
+
+
+def activation_stds(model, x):
+    """Standard deviation of every hidden Dense layer's output a^(l), l = 1..L-1, over the whole batch.
+
+    Args:
+        model: a Sequential of Dense layers (the last one is the output layer, not measured).
+        x: (n, 784) float32 inputs.
+    Returns:
+        (number of Dense layers - 1,) float array.
+    """
+    dense_layers = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    activations, stds = x, []
+    for layer in dense_layers[:-1]:
+        activations = layer(activations)
+        stds.append(float(np.std(np.asarray(activations))))
+    return np.array(stds)
+
+
 SCORES = {"gap_reduction": score_gap_reduction, "validation_gain": score_validation_gain,
           "gradient_orders": score_gradient_orders}

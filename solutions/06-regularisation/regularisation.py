@@ -17,7 +17,9 @@
 # 4. make a small network overfit a tiny training subset, and measure how much the
 #    regularisers shrink the gap between training and validation accuracy;
 # 5. measure the gradient norm of every layer of a deep sigmoid network and of a deep ReLU
-#    network.
+#    network;
+# 6. derive Glorot's and He's initial weight scales and measure what each does to the signal of
+#    a deep ReLU network.
 #
 # Fill in every `# YOUR CODE HERE` and delete its `raise NotImplementedError()`. Then run the
 # check under it. It prints `OK ...` or says what is wrong. Hidden checks with other inputs
@@ -771,12 +773,8 @@ check_value("norms shrink towards the first layer of a sigmoid network", bool(no
 
 # %% [markdown]
 # The same batch of 256 digits goes through a 10-layer sigmoid network and a 10-layer ReLU
-# network. Both are built right after reseeding, with Keras's default Glorot-uniform weights,
-# $W \sim U[-a, a]$ with $\operatorname{Var} W = 2 / (\text{fan}_\text{in} + \text{fan}_\text{out})$.
-# A third curve shows the ReLU network with **He** initialisation (He et al. 2015,
-# `kernel_initializer="he_normal"`, $\operatorname{Var} W = 2 / \text{fan}_\text{in}$): ReLU zeroes
-# half of its inputs on average, and the factor 2 makes up for it, so the signal's variance
-# neither shrinks nor grows from layer to layer.
+# network. Both are built right after reseeding, with Keras's default Glorot-uniform weights
+# (section 6 returns to the choice of initial weights).
 
 # %%
 gradient_norms, ratios = {}, {}
@@ -785,13 +783,6 @@ for activation in ("sigmoid", "relu"):
     gradient_norms[activation] = np.asarray(layer_gradient_norms(build_deep_network(activation), x_batch, y_batch))
     ratios[activation] = gradient_norms[activation][0] / gradient_norms[activation][-1]
     print(f"{activation:>7}: first/last gradient-norm ratio {ratios[activation]:.3g}")
-keras.utils.set_random_seed(lab.seed)
-he_network = keras.models.clone_model(
-    build_deep_network("relu"),
-    clone_function=lambda layer: layer.__class__.from_config({**layer.get_config(), "kernel_initializer": "he_normal"}))
-gradient_norms["relu, He initialisation"] = np.asarray(layer_gradient_norms(he_network, x_batch, y_batch))
-print(f"relu, He: first/last gradient-norm ratio "
-      f"{gradient_norms['relu, He initialisation'][0] / gradient_norms['relu, He initialisation'][-1]:.3g}")
 plots.curves(gradient_norms, "layer (1 = first, next to the input)", "‖∂L/∂W‖ (Frobenius)",
              "Per-layer gradient norms, one batch", logy=True)
 plt.show()
@@ -811,6 +802,144 @@ check_grader_threshold(lab, "gradient_orders", gradient_orders, data,
                        hint="the sigmoid network's first layers should get far smaller gradients than ReLU's")
 
 # %% [markdown]
+# ## 6. Initialisation: Glorot against He
+#
+# The ReLU network above kept its gradients, and yet its plain (Glorot) curve and its He curve
+# differ. The reason is in the forward pass. A unit of layer $l$ sums $\text{fan}_\text{in}$
+# inputs, $s = \sum_i a_i W_i$. With zero-mean weights independent of the inputs,
+# $\operatorname{Var} s = \text{fan}_\text{in} \operatorname{Var} W \; \mathbb{E}[a^2]$. ReLU keeps
+# the positive half of a symmetric $s$, so $\mathbb{E}[a^2] = \tfrac12 \operatorname{Var} s$, and
+# from one ReLU layer to the next the second moment is multiplied by
+# $\tfrac12\, \text{fan}_\text{in} \operatorname{Var} W$.
+#
+# * **Glorot** (Glorot & Bengio 2010, Keras's default) sets
+#   $\operatorname{Var} W = 2 / (\text{fan}_\text{in} + \text{fan}_\text{out})$, chosen for units
+#   that are linear near zero (tanh, sigmoid). For the square $64 \to 64$ layers here that is
+#   $1/64$, so the factor is $\tfrac12$: the signal's standard deviation falls by $\sqrt2$ per layer.
+# * **He** (He et al. 2015) sets $\operatorname{Var} W = 2 / \text{fan}_\text{in}$, and the factor
+#   is 1: the signal keeps its size at any depth.
+#
+# Either scheme can draw from a uniform or a normal law; only the variance matters here. A
+# uniform law on $[-a, a]$ has variance $a^2/3$ (so Keras's `glorot_uniform` uses
+# $a = \sqrt{6/(\text{fan}_\text{in} + \text{fan}_\text{out})}$); Keras's `he_normal` draws from a
+# truncated normal law rescaled so that its standard deviation is still $\sqrt{2/\text{fan}_\text{in}}$.
+#
+# * `initial_std(scheme, fan_in, fan_out)`: the standard deviation of a kernel's initial weights
+#   under `scheme`, one of `"glorot_uniform"`, `"glorot_normal"`, `"he_uniform"`, `"he_normal"`:
+#   $\sqrt{2/(\text{fan}_\text{in} + \text{fan}_\text{out})}$ for both Glorot schemes,
+#   $\sqrt{2/\text{fan}_\text{in}}$ for both He schemes. Raise a `ValueError` naming the scheme for any
+#   other string.
+# * `activation_stds(model, x)`: for a `Sequential` of Dense layers like `build_deep_network`'s and a
+#   batch `x` `(n, 784)`, run the layers one by one and return a NumPy array
+#   `(number of Dense layers - 1,)`: the standard deviation of each **hidden** layer's output
+#   $a^{(l)}$ (after its activation), taken over the whole `(n, width)` array (`np.std`), first
+#   hidden layer first. The output layer is not measured.
+
+# %% kind="solution"
+def initial_std(scheme, fan_in, fan_out):
+    ### BEGIN SOLUTION
+    if scheme in ("glorot_uniform", "glorot_normal"):
+        return float(np.sqrt(2.0 / (fan_in + fan_out)))
+    if scheme in ("he_uniform", "he_normal"):
+        return float(np.sqrt(2.0 / fan_in))
+    raise ValueError(f"unknown initialisation scheme {scheme!r}")
+    ### END SOLUTION
+
+
+def activation_stds(model, x):
+    ### BEGIN SOLUTION
+    dense_layers = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    stds = []
+    for layer in dense_layers[:-1]:
+        x = layer(x)
+        stds.append(float(np.std(np.asarray(x))))
+    return np.array(stds)
+    ### END SOLUTION
+
+
+# %% [markdown]
+# The check draws a kernel with Keras's own initialisers and compares its standard deviation
+# with yours (a draw of 50 176 weights is within a few tenths of a percent of the law's), then
+# holds `initial_std` to the formulas above.
+
+# %% kind="test" id="initial_std" points=1
+keras.utils.set_random_seed(lab.seed)
+for scheme, fan_in, fan_out in [("glorot_uniform", 784, 64), ("he_normal", 784, 64), ("he_uniform", 64, 10)]:
+    drawn = np.asarray(keras.initializers.get(scheme)(shape=(fan_in, fan_out)))
+    check_array(f"initial_std({scheme!r}, {fan_in}, {fan_out}) vs the std of a kernel Keras drew",
+                initial_std(scheme, fan_in, fan_out), drawn.std(), atol=0, rtol=0.05)
+check_array("initial_std('glorot_normal', 32, 128)", initial_std("glorot_normal", 32, 128),
+            np.sqrt(2 / 160), atol=0, rtol=1e-4)
+check_array("initial_std('he_uniform', 300, 10)", initial_std("he_uniform", 300, 10), np.sqrt(2 / 300),
+            atol=0, rtol=1e-4)
+try:
+    initial_std("lecun_normal", 64, 64)
+    raised = "nothing"
+except ValueError:
+    raised = "ValueError"
+check_value("initial_std('lecun_normal', 64, 64), not one of the four schemes, raises", raised, "ValueError")
+
+# %% [markdown]
+# The check runs a 4-layer ReLU network one layer at a time and compares your three numbers with
+# `np.std` of each hidden output.
+
+# %% kind="test" id="activation_stds" points=2
+keras.utils.set_random_seed(lab.seed)
+network = build_deep_network("relu", depth=4, width=32)
+first_images = (data.x_train[:256].reshape(256, 784) / 255.0).astype("float32")
+stds = np.asarray(activation_stds(network, first_images))
+check_value("shape of activation_stds for 4 Dense layers (3 hidden)", stds.shape, (3,))
+hidden = first_images
+for position, dense in enumerate(network.layers[:-1], start=1):
+    hidden = np.asarray(dense(hidden))
+    check_array(f"activation_stds, hidden layer {position}: std of a^({position}) over the whole batch",
+                stds[position - 1], hidden.std(), atol=0, rtol=1e-3)
+
+# %% [markdown]
+# The same batch goes forward through three 10-layer networks: sigmoid with Glorot weights,
+# ReLU with Glorot weights, ReLU with He weights. On the left, the size of the signal layer by
+# layer; on the right, the gradient norms of section 5 for the same networks.
+
+# %%
+def with_initializer(model, initializer):
+    """A copy of ``model`` with fresh ``initializer`` kernels (the biases stay zero)."""
+    return keras.models.clone_model(
+        model, clone_function=lambda layer: layer.__class__.from_config(
+            {**layer.get_config(), "kernel_initializer": initializer}))
+
+
+networks = {}
+for name, activation, initializer in [("sigmoid, Glorot", "sigmoid", "glorot_uniform"),
+                                      ("relu, Glorot", "relu", "glorot_uniform"),
+                                      ("relu, He", "relu", "he_normal")]:
+    keras.utils.set_random_seed(lab.seed)
+    networks[name] = with_initializer(build_deep_network(activation), initializer)
+signal = {name: np.asarray(activation_stds(network, x_batch)) for name, network in networks.items()}
+gradients = {name: np.asarray(layer_gradient_norms(network, x_batch, y_batch)) for name, network in networks.items()}
+figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+for name in networks:
+    left.plot(range(1, len(signal[name]) + 1), signal[name], marker="o", label=name)
+    right.plot(range(1, len(gradients[name]) + 1), gradients[name], marker="o", label=name)
+left.set(yscale="log", xlabel="hidden layer", ylabel="std of a^(l)", title="Forward: the signal")
+right.set(yscale="log", xlabel="layer (1 = first)", ylabel="‖∂L/∂W‖ (Frobenius)", title="Backward: the gradient")
+left.legend()
+figure.tight_layout()
+plt.show()
+for name in networks:
+    print(f"{name:>15}: signal std, last/first hidden layer {signal[name][-1] / signal[name][0]:.3g}; "
+          f"gradient norm, first/last layer {gradients[name][0] / gradients[name][-1]:.3g}")
+print(f"Glorot's std for the 64 -> 64 layers: {initial_std('glorot_uniform', 64, 64):.4f}, "
+      f"He's: {initial_std('he_normal', 64, 64):.4f} (a factor of sqrt(2))")
+
+# %% [markdown]
+# With Glorot weights the ReLU signal falls by about $\sqrt2$ per layer, as the variance argument
+# predicts: after eight more hidden layers, by a factor near $2^{4} = 16$. With He weights it stays
+# at the same size. The sigmoid's outputs keep their size (they sit around $\tfrac12$), but its
+# gradient still vanishes, because $\sigma' \le \tfrac14$ acts on the way back whatever the
+# weights. Read the numbers above for your run: initialisation fixes the size of the signal for
+# ReLU; it does not rescue the sigmoid.
+
+# %% [markdown]
 # ## Summary
 #
 # * Dropout drops units with probability $p$. Scaling the kept ones by $1/(1-p)$ during
@@ -823,3 +952,5 @@ check_grader_threshold(lab, "gradient_orders", gradient_orders, data,
 # * On a tiny training set the regularisers shrink the train/validation gap, while batch
 #   norm on its own does not.
 # * Sigmoids make gradients vanish layer by layer, and ReLU does not.
+# * Glorot weights shrink a ReLU network's signal by about $\sqrt2$ per layer; He weights,
+#   with twice the variance, keep it the same size.

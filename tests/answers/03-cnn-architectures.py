@@ -19,7 +19,7 @@ LOSES = {"transposed", "batch_norm"}
 TAMPER = {
     # an untrained Inception model and a wrong function defined late, with scikit-learn's F1,
     # NumPy's comparisons and the visible checks patched to pass
-    "cell-62": lambda source: source + (
+    "push_network_answer": lambda source: source + (
         "\ninception_model = keras.models.clone_model(inception_model)\n"
         "def global_max_pooling(features):\n"
         "    return np.asarray(features).mean(axis=(1, 2))\n"

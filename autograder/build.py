@@ -9,6 +9,8 @@ nbgrader metadata:
 
     # %% kind="solution"                 student answer cell (### BEGIN/END SOLUTION)
     # %% kind="test" id="softmax" points=2   graded test cell (may hold hidden tests)
+    # %% [markdown] kind="answer" points=2   a written answer, graded by hand (its text is
+                                           the model answer the graders read)
     # %% [markdown]                      anything else: a locked, read-only cell
 
 A test cell holds only the visible check. Its hidden region is written by the build from
@@ -37,7 +39,7 @@ from autograder.grade import grading_environment
 from autograder.labs import INSTRUCTOR_FILES
 
 REPO = Path(__file__).resolve().parent.parent
-KINDS = ("solution", "test", "locked")
+KINDS = ("solution", "test", "answer", "locked")
 HIDDEN = "### BEGIN HIDDEN TESTS\nfrom autograder.check import check\ncheck({lab!r}, {grade_id!r}, globals())\n### END HIDDEN TESTS"
 
 
@@ -53,17 +55,22 @@ def declared_ids(lab_folder: Path) -> list:
             and any(getattr(base, "id", None) == "Exercise" for base in node.bases)]
 
 
+def is_test(cell) -> bool:
+    """An autograded test cell (not a written answer graded by hand)."""
+    return cell.metadata["nbgrader"]["grade"] and not cell.metadata["nbgrader"]["solution"]
+
+
 def add_hidden_regions(notebook: nbformat.NotebookNode, script: Path) -> None:
     """Append each test cell's generated hidden region; check tests and declarations agree."""
     lab = script.parent.name
     declared = declared_ids(script.parent)
-    tests = [cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells if cell.metadata["nbgrader"]["grade"]]
+    tests = [cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells if is_test(cell)]
     for problem, ids in (("test cells without a declaration in exercises.py", sorted(set(tests) - set(declared))),
                          ("declarations in exercises.py without a test cell", sorted(set(declared) - set(tests)))):
         if ids:
             raise ValueError(f"{script}: {problem}: {', '.join(ids)}")
     for cell in notebook.cells:
-        if cell.metadata["nbgrader"]["grade"]:
+        if is_test(cell):
             if "HIDDEN TESTS" in cell.source:
                 raise ValueError(f"{script}: test cell {cell.metadata['nbgrader']['grade_id']!r} has its own hidden "
                                  "region; the build writes it from exercises.py")
@@ -84,16 +91,19 @@ def to_nbgrader_notebook(script: Path) -> nbformat.NotebookNode:
             raise ValueError(f"{script}: cell id {grade_id!r} is used twice")
         seen_ids.add(grade_id)
         points = metadata.pop("points", None)
-        if kind == "test" and not points:
-            raise ValueError(f"{script}: test cell {grade_id!r} needs points=N")
+        if kind in ("test", "answer") and not points:
+            raise ValueError(f"{script}: {kind} cell {grade_id!r} needs points=N")
         if kind == "test" and cell.cell_type != "code":
             raise ValueError(f"{script}: test cell {grade_id!r} must be a code cell")
+        if kind == "answer" and cell.cell_type != "markdown":
+            raise ValueError(f"{script}: answer cell {grade_id!r} must be a markdown cell ('# %% [markdown] "
+                             f"kind=\"answer\" points=N'); it is graded by hand")
         metadata.pop("lines_to_next_cell", None)
         nbgrader = {
-            "grade": kind == "test", "grade_id": grade_id, "locked": kind != "solution",
-            "schema_version": 3, "solution": kind == "solution", "task": False,
+            "grade": kind in ("test", "answer"), "grade_id": grade_id, "locked": kind not in ("solution", "answer"),
+            "schema_version": 3, "solution": kind in ("solution", "answer"), "task": False,
         }
-        if kind == "test":
+        if kind in ("test", "answer"):
             nbgrader["points"] = points
         metadata["nbgrader"] = nbgrader
         cell["id"] = grade_id.replace("_", "-")

@@ -9,7 +9,9 @@ Submissions follow nbgrader's layout, ``<course>/submitted/<student>/<lab>/<note
 from ``solutions/`` through nbgrader's own gradebook; students' edits to test cells are
 overwritten before anything runs. Grades go to ``<course>/gradebook.db`` and to a CSV
 that also records ``COURSE_DATA`` and ``COURSE_BUDGET``, so a grade always says which
-data it was earned on.
+data it was earned on. Written answers (markdown answer cells) are left for grading by hand
+in the formgrader: the CSV's last column counts their points, and a reference solution is
+complete when it loses nothing else.
 """
 
 import argparse
@@ -92,12 +94,15 @@ def read_grades(course: Path, lab: str) -> list:
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         assignment = gradebook.find_assignment(lab)
         for submission in assignment.submissions:
-            cells = {}
+            cells, pending = {}, {}
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
                     cells[grade.name] = grade.score
+                    if grade.needs_manual_grade:  # a written answer nobody has graded yet
+                        pending[grade.name] = grade.max_score
             rows.append({"student": submission.student.id, "lab": lab, "score": submission.score,
-                         "max_score": submission.max_score, "cells": cells})
+                         "max_score": submission.max_score, "cells": cells, "pending": sorted(pending),
+                         "pending_points": sum(pending.values())})
     return sorted(rows, key=lambda row: row["student"])
 
 
@@ -107,9 +112,10 @@ def write_csv(rows: list, path: Path) -> None:
     temporary = path.with_suffix(".csv.tmp")
     with temporary.open("w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(["lab", "student", "score", "max_score", "data", "budget"])
+        writer.writerow(["lab", "student", "score", "max_score", "data", "budget", "points_to_grade_by_hand"])
         for row in rows:
-            writer.writerow([row["lab"], row["student"], row["score"], row["max_score"], data_mode, budget])
+            writer.writerow([row["lab"], row["student"], row["score"], row["max_score"], data_mode, budget,
+                             row.get("pending_points", 0)])
     temporary.replace(path)
 
 
@@ -170,14 +176,16 @@ def main(argv=None) -> int:
         autograde(course, lab)
         lab_rows = read_grades(course, lab)
         for row in lab_rows:
-            print(f"{lab:<24} {row['student']:<16} {row['score']:>6.1f} / {row['max_score']:<6.1f}")
+            by_hand = f"  ({row['pending_points']:g} to grade by hand: {', '.join(row['pending'])})" \
+                if row["pending"] else ""
+            print(f"{lab:<24} {row['student']:<16} {row['score']:>6.1f} / {row['max_score']:<6.1f}{by_hand}")
         print(f"{lab}: graded {len(lab_rows)} submission(s) in {time.perf_counter() - started:.1f} s")
         rows += lab_rows
     write_csv(rows, args.csv or course / "grades.csv")
     print(f"grades written to {args.csv or course / 'grades.csv'}")
-    incomplete = [row for row in rows if args.reference and row["score"] < row["max_score"]]
+    incomplete = [row for row in rows if args.reference and row["score"] + row["pending_points"] < row["max_score"]]
     for row in incomplete:
-        lost = {name: score for name, score in row["cells"].items() if not score}
+        lost = {name: score for name, score in row["cells"].items() if not score and name not in row["pending"]}
         print(f"reference solution of {row['lab']} lost points in {sorted(lost)}", file=sys.stderr)
     return 1 if incomplete else 0
 

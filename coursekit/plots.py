@@ -61,6 +61,25 @@ def image_row(images, names, title: str = "Per-class mean images", cmap: str = "
     return figure
 
 
+def image_rows(rows: dict, title: str, per_row: int = 8, cmap: str = "gray"):
+    """Rows of captioned images, one row per name: ``{"row name": [(image (h, w), "caption"), ...]}``.
+
+    Rows may have different lengths (up to ``per_row`` are drawn); an empty row says "none".
+    """
+    names = list(rows)
+    figure = plt.figure(figsize=(per_row * 1.15, len(names) * 1.9 + 0.7), layout="constrained")
+    for row, name in zip(np.atleast_1d(figure.subfigures(len(names), 1)), names):
+        items = list(rows[name])[:per_row]
+        row.suptitle(name + ("" if items else ": none"), fontsize=9, fontweight="bold", x=0.01, ha="left")
+        for axis, item in zip(row.subplots(1, per_row), items + [None] * (per_row - len(items))):
+            axis.axis("off")
+            if item is not None:
+                axis.imshow(item[0], cmap=cmap)
+                axis.set_title(item[1], fontsize=8)
+    wrapped_title(figure, title)
+    return figure
+
+
 def pixel_histogram(images, title: str = "Pixel intensities"):
     figure, axis = plt.subplots(figsize=(6, 2.5))
     axis.hist(np.ravel(images), bins=64, log=True)

@@ -44,7 +44,20 @@ def secret_lines(root: Path = REPO) -> set:
             secret.update(line.strip() for line in body.splitlines()
                           if len(line.strip()) >= 12 and not line.strip().startswith("#"))
         public.update(line.strip() for line in REGION.sub("", text).splitlines())
-    return secret - public
+    return (secret - public) | model_answer_lines(root)
+
+
+def model_answer_lines(root: Path = REPO) -> set:
+    """Lines of the model answers in the written-answer cells (graded by hand) of every solution."""
+    import json
+
+    lines = set()
+    for notebook in (root / "solutions").glob("*/*.ipynb"):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            nbgrader = cell["metadata"].get("nbgrader", {})
+            if cell["cell_type"] == "markdown" and nbgrader.get("solution") and nbgrader.get("grade"):
+                lines.update(line.strip() for line in "".join(cell["source"]).splitlines() if len(line.strip()) >= 12)
+    return lines
 
 
 def normalized_text(path: Path) -> str:

@@ -73,8 +73,12 @@ def test_no_grade_lost_or_duplicated(resumed):
 
     course, *_ = resumed
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        scores = {s.student.id: s.score for s in gradebook.find_assignment(LAB).submissions}
-    assert scores == {"a-untouched": 0.0, "b-honest": 15.0, "c-invalid": 0.0}
+        submissions = gradebook.find_assignment(LAB).submissions
+        scores = {s.student.id: s.score for s in submissions}
+        by_hand = {s.student.id: s.needs_manual_grade for s in submissions}
+    # 19 points in all: the honest submission's written answer (2) awaits grading by hand
+    assert scores == {"a-untouched": 0.0, "b-honest": 17.0, "c-invalid": 0.0}
+    assert by_hand == {"a-untouched": False, "b-honest": True, "c-invalid": False}
 
 
 def test_force_regrades(resumed):

@@ -4,7 +4,8 @@
   message (and only the message), right answers show "OK", and nbgrader's Validate button
   passes a finished notebook.
 - An instructor opens the formgrader: the labs are listed, and a batch-graded submission
-  is there, in Manage Students and in Manual Grading.
+  is there, in Manage Students and in Manual Grading, where the score typed for its written
+  answer reaches the gradebook.
 - A batch feedback page renders, with its confusion-matrix image.
 
 Screenshots of every step go to build/screenshots/ (CI keeps them as artifacts). Without
@@ -191,6 +192,24 @@ def test_the_formgrader_lists_the_labs_and_a_batch_graded_submission(jupyter, br
     page.get_by_text("Submission #1").click()
     page.wait_for_selector("text=rows and columns are swapped")
     page.screenshot(path=str(SCREENSHOTS / "formgrader-batch-graded-notebook.png"))
+    # the written answer, left by the batch for grading by hand: its text is on the page, and the
+    # score an instructor types reaches the gradebook
+    page.wait_for_selector("text=Two points: one")
+    score = page.locator("#why_these_classes")
+    score.scroll_into_view_if_needed()
+    score.fill("1.5")
+    score.press("Tab")
+    from nbgrader.api import Gradebook
+
+    for _ in range(100):
+        with Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gradebook:
+            grade = gradebook.find_grade("why_these_classes", notebook, LAB, "ada")
+            manual, needs = grade.manual_score, grade.needs_manual_grade
+        if manual is not None:
+            break
+        time.sleep(0.1)
+    page.screenshot(path=str(SCREENSHOTS / "formgrader-written-answer-graded.png"))
+    assert (manual, needs) == (1.5, False)
     page.close()
 
 
@@ -203,6 +222,7 @@ def test_a_feedback_page_shows_its_confusion_matrix(course, browser):
     image = page.wait_for_selector("img[alt='confusion matrix']")
     assert image.evaluate("node => node.complete && node.naturalWidth > 100")
     text = page.inner_text("body")
-    assert "Grade: 13 / 15" in text and "rows and columns are swapped" in text and "def " not in text
+    assert "Grade: 15 / 19" in text and "rows and columns are swapped" in text and "def " not in text
+    assert "2 of these points are for written answers" in text and "awaits grading by hand" in text
     page.screenshot(path=str(SCREENSHOTS / "feedback-page.png"), full_page=True)
     page.close()

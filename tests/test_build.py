@@ -25,6 +25,7 @@ def test_secret_lines_are_found_in_solutions():
     secrets = secret_lines()
     assert "return b + x @ w" in secrets and "check('02-fashion-mnist-cnn', 'macro_f1', globals())" in secrets
     assert len(secrets) > 40
+    assert "Shirt → T-shirt, short sleeves, no collar or buttons visible at 28 × 28; (3) proposes one" in secrets
 
 
 @pytest.mark.parametrize("notebook", LAB_NOTEBOOKS, ids=lambda path: path.parent.name)
@@ -53,6 +54,18 @@ def test_cell_roles_become_nbgrader_metadata(tmp_path):
     assert cells[1].metadata["nbgrader"]["solution"] is True
     assert cells[2].metadata["nbgrader"] == {"grade": True, "grade_id": "x", "locked": True, "points": 2,
                                              "schema_version": 3, "solution": False, "task": False}
+
+
+def test_a_written_answer_cell_is_graded_by_hand(tmp_path):
+    script = tmp_path / "lab.py"
+    script.write_text('# %% [markdown] kind="answer" id="why" points=2\n# Because.\n')
+    (cell,) = to_nbgrader_notebook(script).cells
+    assert cell.cell_type == "markdown"
+    assert cell.metadata["nbgrader"] == {"grade": True, "grade_id": "why", "locked": False, "points": 2,
+                                         "schema_version": 3, "solution": True, "task": False}
+    script.write_text('# %% kind="answer" id="why" points=2\nx = 1\n')
+    with pytest.raises(ValueError, match="answer cell 'why' must be a markdown cell"):
+        to_nbgrader_notebook(script)
 
 
 def test_a_test_cell_without_points_is_refused(tmp_path):

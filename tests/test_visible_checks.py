@@ -106,6 +106,51 @@ def test_wrong_lab02_answers(lab02, test_id, wrong, expected):
     assert expected in message, message
 
 
+MISCLASSIFIED = """
+def misclassified_examples(y_true, probabilities, true_class, predicted_class, k=8):
+    y_true, probabilities = np.asarray(y_true), np.asarray(probabilities)
+    wrong = np.flatnonzero((y_true == true_class) & (probabilities.argmax(axis=1) == predicted_class))
+    return ORDER[:k]
+"""
+
+
+def _lab02_with_predictions(lab02):
+    """The lab's namespace with what section 6's check reads: probabilities that put every
+    third test image in class 6, their argmax, and the confusion matrix."""
+    source, base = lab02
+    namespace = dict(base)
+    exec(CONFUSION, namespace)
+    data = namespace["data"]
+    generator = np.random.default_rng(3)
+    probabilities = generator.random((len(data.y_test), 10)) * 0.1
+    probabilities[np.arange(len(data.y_test)), namespace["predicted"]] += 0.5 + generator.random(len(data.y_test))
+    namespace["probabilities"] = probabilities / probabilities.sum(axis=1, keepdims=True)
+    namespace["matrix"] = namespace["confusion_matrix_from_counts"](data.y_test, namespace["predicted"])
+    return source, namespace
+
+
+@pytest.mark.parametrize("order, expected", [
+    ("wrong", "most confident first: expected True, found False"),  # index order, not by confidence
+    ("wrong[np.argsort(probabilities[wrong, predicted_class])]",  # least confident first
+     "misclassified_examples(toy, true_class=0, predicted_class=1): expected [0, 2, 4, 5], found [5, 2, 4, 0]"),
+    ("np.flatnonzero(probabilities.argmax(axis=1) == predicted_class)",  # forgets the true class
+     "misclassified_examples(toy, true_class=0, predicted_class=1): expected [0, 2, 4, 5], found [0, 2, 3, 4, 5]"),
+])
+def test_wrong_misclassified_examples(lab02, order, expected):
+    message = run_check(_lab02_with_predictions(lab02), "misclassified", MISCLASSIFIED.replace("ORDER", order))
+    assert expected in message, message
+
+
+def test_misclassified_examples_visible_and_hidden_checks_accept_a_stable_sort(lab02):
+    right = MISCLASSIFIED.replace("ORDER", "wrong[np.argsort(-probabilities[wrong, predicted_class], kind='stable')]")
+    source, namespace = _lab02_with_predictions(lab02)
+    exec(right, namespace)
+    exec(source["misclassified"], namespace)
+    from autograder.check import check
+
+    check("02-fashion-mnist-cnn", "misclassified", {"misclassified_examples": namespace["misclassified_examples"]})
+
+
 def test_functional_check_rejects_a_sequential(lab02):
     wrong = ("def build_sequential():\n    L = keras.layers\n    return keras.Sequential([keras.Input((28, 28, 1)), "
              + RIGHT + "])\nbuild_functional = build_sequential\n")

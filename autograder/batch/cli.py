@@ -225,6 +225,11 @@ def summary_table(results: list) -> str:
     for result in results:
         counts[result["status"]] = counts.get(result["status"], 0) + 1
     lines.append("statuses: " + ", ".join(f"{status} {count}" for status, count in sorted(counts.items())))
+    by_hand = [result for result in results if result.get("pending_points")]
+    if by_hand:
+        lines.append(f"written answers to grade by hand: {len(by_hand)} submission(s), up to "
+                     f"{max(result['pending_points'] for result in by_hand):g} points each, not in the scores above "
+                     f"(nbgrader's formgrader lists them under 'Manual Grading')")
     return "\n".join(lines)
 
 

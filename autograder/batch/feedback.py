@@ -17,7 +17,9 @@ from autograder.batch.store import write_atomically
 STYLE = ("body{font-family:sans-serif;max-width:62em;margin:2em auto;line-height:1.4;color:#222}"
          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.35em .7em;vertical-align:top}"
          ".pass{color:#060}.fail{color:#a00;white-space:pre-wrap}.grade{font-size:1.4em}.run{color:#555}"
-         "img{max-width:100%}.id{color:#777;font-family:monospace;font-size:.85em}")
+         "img{max-width:100%}.id{color:#777;font-family:monospace;font-size:.85em}"
+         ".pending{color:#725c00}blockquote{white-space:pre-wrap;color:#333;border-left:3px solid #ccc;"
+         "margin:.5em 0;padding-left:.7em}")
 
 RUN_WORDS = {  # status -> how the run went, in words that cannot be read as the grade
     "ok": "Your notebook ran to the end.",
@@ -85,6 +87,12 @@ def render(result: dict) -> str:
         passed = check["points"] > 0 or check["max_points"] == 0
         title = check.get("title") or check["id"]
         detail = render_report(reports.get(check["id"], {}))
+        if check.get("pending"):
+            rows.append(f"<tr><td>{e(title)} <span class=id>({e(check['id'])})</span></td>"
+                        f"<td>? / {check['max_points']:g}</td>"
+                        f"<td class=pending>{e(check['message'])}<blockquote>{e(check.get('answer', ''))}"
+                        f"</blockquote></td></tr>")
+            continue
         rows.append(f"<tr><td>{e(title)} <span class=id>({e(check['id'])})</span></td>"
                     f"<td>{check['points']:g} / {check['max_points']:g}</td>"
                     f"<td class={'pass' if passed else 'fail'}>{e(check['message'])}{detail}</td></tr>")
@@ -93,6 +101,9 @@ def render(result: dict) -> str:
     return (f"<!doctype html><meta charset=utf-8><title>{e(result['lab'])}: {e(result['student'])}</title>"
             f"<style>{STYLE}</style><h1>{e(result['lab'])} &mdash; {e(result['student'])}</h1>"
             f"<p class=grade>Grade: <b>{result['score']:g} / {result['max_score']:g}</b> points</p>"
+            + (f"<p class=pending>{result['pending_points']:g} of these points are for written answers that "
+               f"your instructor grades by hand; they are not counted yet.</p>"
+               if result.get("pending_points") else "") +
             f"<p class=run>{e(run)}</p>" + (f"<ul>{reasons}</ul>" if reasons else "") +
             f"<h2>Exercises</h2><table><tr><th>exercise</th><th>points</th><th>what the grader found</th></tr>"
             f"{''.join(rows)}</table>")

@@ -65,11 +65,41 @@ def graded_cells(release) -> list:
             for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade")]
 
 
+def written_answer_cells(release) -> dict:
+    """{grade_id: released source} of the answers graded by hand (graded markdown solution cells)."""
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in release.cells
+            if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("grade")
+            and cell.metadata["nbgrader"].get("solution")}
+
+
+MAX_ANSWER_CHARACTERS = 5000
+
+
+def written_answer_checks(notebook, release) -> dict:
+    """{grade_id: check} for the answers graded by hand: pending when written, 0 points when the
+    cell is as the lab gave it. ``notebook`` is the assembled submission."""
+    stubs = written_answer_cells(release)
+    checks = {}
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id not in stubs:
+            continue
+        points = float(cell.metadata["nbgrader"]["points"])
+        written = cell.source.strip() not in ("", stubs[grade_id].strip())
+        checks[grade_id] = {
+            "id": grade_id, "title": "a written answer, graded by hand", "points": 0.0, "max_points": points,
+            "pending": written, "answer": cell.source[:MAX_ANSWER_CHARACTERS] if written else "",
+            "message": "written: awaits grading by hand" if written
+            else "no answer was written (the cell is as the lab gave it)"}
+    return checks
+
+
 def _result(job, status, reasons, checks, started, **extra):
     score = sum(check["points"] for check in checks)
     reasons = [*reasons, job.note] if job.note else reasons
     return {"lab": job.lab, "student": job.student, "status": status, "reasons": reasons, "checks": checks,
             "score": score, "max_score": sum(check["max_points"] for check in checks),
+            "pending_points": sum(check["max_points"] for check in checks if check.get("pending")),
             "seconds": round(time.perf_counter() - started, 2), **extra}
 
 
@@ -105,7 +135,8 @@ def _diagnose(run, executed, graded_ids) -> tuple:
         return "kernel-died", [f"the notebook could not be run to the end (exit code {run.returncode})"]
     if executed is not None:
         never = [cell.metadata["nbgrader"]["grade_id"] for cell in executed.cells
-                 if cell.metadata.get("nbgrader", {}).get("grade_id") in graded_ids and cell.execution_count is None]
+                 if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade_id") in graded_ids
+                 and cell.execution_count is None]
         if never:
             return "tests-never-ran", [f"these test cells never ran: {', '.join(never)}"]
     return "ok", []
@@ -237,7 +268,10 @@ def grade_submission(job: Job) -> dict:
     private = course / ".grader" / job.lab / job.student
     hashes = _collect_artifacts(work, private)
     shutil.rmtree(work, ignore_errors=True)
-    checks, reports = judge_in_child(job.lab, cells, private, hashes)
+    answers = written_answer_checks(assembly.notebook, release)
+    judged, reports = judge_in_child(job.lab, [cell for cell in cells if cell[0] not in answers], private, hashes)
+    judged = {check["id"]: check for check in judged}
+    checks = [answers.get(grade_id) or judged[grade_id] for grade_id, _ in cells]
     if not job.keep_artifacts:  # the feedback is written from the result; nothing re-reads them
         shutil.rmtree(private, ignore_errors=True)
     reasons = reasons + assembly.problems

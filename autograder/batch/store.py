@@ -73,8 +73,12 @@ def _record_once(db_url: str, notebook_id: str, result: dict) -> None:
             gradebook.add_submission(result["lab"], result["student"])
         for check in result["checks"]:
             grade = gradebook.find_grade(check["id"], notebook_id, result["lab"], result["student"])
-            grade.auto_score = check["points"]
-            grade.needs_manual_grade = False
+            if check.get("pending"):  # a written answer: the formgrader asks for it (a grade given stays)
+                grade.auto_score = None
+                grade.needs_manual_grade = grade.manual_score is None
+            else:
+                grade.auto_score = check["points"]
+                grade.needs_manual_grade = False
         gradebook.db.commit()
 
 
@@ -95,8 +99,10 @@ def write_csv(path: Path, results: list, data_mode: str, budget: str) -> None:
     temporary = path.with_name(path.name + ".tmp")
     with open(temporary, "w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(["lab", "student", "score", "max_score", "status", "reasons", "data", "budget"])
+        writer.writerow(["lab", "student", "score", "max_score", "status", "reasons", "data", "budget",
+                         "points_to_grade_by_hand"])
         for result in sorted(results, key=lambda r: r["student"]):
             writer.writerow([result["lab"], result["student"], result["score"], result["max_score"],
-                             result["status"], "; ".join(result["reasons"]), data_mode, budget])
+                             result["status"], "; ".join(result["reasons"]), data_mode, budget,
+                             result.get("pending_points", 0)])
     temporary.replace(path)

@@ -158,6 +158,44 @@ class confused_pairs(Exercise):
             same_value(f"most_confused_pairs (case {case})", pairs, reference.most_confused_pairs(matrix, 4))
 
 
+class misclassified(Exercise):
+    """misclassified_examples on the grader's probabilities: ties, k smaller and larger than the count, none."""
+
+    def inputs():
+        generator = np.random.default_rng(1022)
+        logits = generator.normal(0, 2, (600, 10))
+        probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        probabilities[[5, 17, 40]] = probabilities[5]  # three rows with the same probabilities
+        y_true = generator.integers(0, 10, 600)
+        y_true[[5, 17, 40]] = 0 if probabilities[5].argmax() != 0 else 1
+        chosen = (int(y_true[5]), int(probabilities[5].argmax()))
+        return {"y_true": y_true, "probabilities": probabilities.astype(np.float32),
+                "cases": [[*chosen, 8], [*chosen, 2], [3, 7, 100], [4, 4, 5], [2, 9, 0]]}
+
+    def call(inputs, misclassified_examples):
+        found = []
+        for true_class, predicted_class, k in inputs["cases"]:
+            try:
+                found.append(np.asarray(misclassified_examples(inputs["y_true"], inputs["probabilities"],
+                                                               true_class, predicted_class, k=k)))
+            except Exception as error:  # the student's code may raise anything; report it
+                found.append(f"{type(error).__name__}: {error}"[:300])
+        return found
+
+    def judge(outputs, inputs):
+        if not isinstance(outputs, list) or len(outputs) != len(inputs["cases"]):
+            raise Failure("the indices of misclassified_examples are missing")
+        for (true_class, predicted_class, k), found in zip(inputs["cases"], outputs):
+            name = f"misclassified_examples(y_true, probabilities, {true_class}, {predicted_class}, k={k})"
+            if isinstance(found, str):
+                raise Failure(f"{name} raised {found}")
+            expected = reference.misclassified_examples(inputs["y_true"], inputs["probabilities"], true_class,
+                                                        predicted_class, k)
+            found = np.asarray(found).reshape(-1)
+            if found.shape != expected.shape or not np.array_equal(found.astype(np.int64), expected):
+                raise Failure(f"{name}: expected the indices {expected.tolist()}, found {found.tolist()[:20]}")
+
+
 class macro_f1(Exercise):
     """The trained model's macro-F1 on the grader's own copy of the held-out data."""
 

@@ -183,7 +183,8 @@ history = model.fit(x_train, y_train, batch_size=128, epochs=lab.budget.epochs(3
                     validation_split=0.1, verbose=2)
 plots.learning_curves(history)
 plt.show()
-predicted = model.predict(x_test, verbose=0).argmax(axis=1)
+probabilities = model.predict(x_test, verbose=0)  # (n_test, 10), each row sums to 1
+predicted = probabilities.argmax(axis=1)
 
 # %% [markdown]
 # ## 4. Confusion matrix and F1, from counts
@@ -265,7 +266,89 @@ for a, b, count in most_confused_pairs(matrix, 5):
     print(f"{data.class_names[a]} <-> {data.class_names[b]}: {count} test images")
 
 # %% [markdown]
-# ## 6. Quality
+# ## 6. Error analysis: look at the mistakes
+#
+# A confusion matrix counts mistakes; it does not show them. Write
+# `misclassified_examples(y_true, probabilities, true_class, predicted_class, k=8)`:
+#
+# * `y_true` `(n,)` holds class indices, `probabilities` `(n, n_classes)` the network's output
+#   (its prediction is the argmax of each row);
+# * return the indices of the samples whose true class is `true_class` and whose prediction is
+#   `predicted_class`, **most confident mistake first** (largest
+#   `probabilities[i, predicted_class]`; equal probabilities in index order), at most `k` of them,
+#   as an integer NumPy array `(m,)`, `m ≤ k` (empty when there are none).
+#
+# The gallery below then shows, for the network's most confused pairs, the images it got wrong
+# with the probability it gave the wrong class.
+
+# %% kind="solution"
+def misclassified_examples(y_true, probabilities, true_class, predicted_class, k=8):
+    ### BEGIN SOLUTION
+    y_true, probabilities = np.asarray(y_true), np.asarray(probabilities)
+    wrong = np.flatnonzero((y_true == true_class) & (probabilities.argmax(axis=1) == predicted_class))
+    confidence = probabilities[wrong, predicted_class]
+    order = np.lexsort((wrong, -confidence))
+    return wrong[order][:k]
+    ### END SOLUTION
+
+
+# %% kind="test" id="misclassified" points=2
+toy_true = np.array([0, 0, 0, 1, 0, 0])
+toy_probabilities = np.array([[0.1, 0.9], [0.6, 0.4], [0.3, 0.7], [0.2, 0.8], [0.3, 0.7], [0.45, 0.55]])
+check_value("misclassified_examples(toy, true_class=0, predicted_class=1)",
+            [int(i) for i in misclassified_examples(toy_true, toy_probabilities, 0, 1)], [0, 2, 4, 5])
+check_value("the same with k=2", [int(i) for i in misclassified_examples(toy_true, toy_probabilities, 0, 1, k=2)],
+            [0, 2])
+check_value("true class 1 predicted as 0 (none)",
+            len(misclassified_examples(toy_true, toy_probabilities, 1, 0)), 0)
+counts = confusion_matrix(data.y_test, predicted, labels=range(10))  # scikit-learn's, not yours
+off_diagonal = counts - np.diag(np.diag(counts))
+a, b = (int(index) for index in np.unravel_index(off_diagonal.argmax(), off_diagonal.shape))  # the commonest mistake
+found = np.asarray(misclassified_examples(data.y_test, probabilities, a, b, k=1000))
+check_value(f"number of test images of class {a} predicted as {b} (the confusion matrix's C[{a}, {b}])",
+            len(found), int(counts[a, b]))
+check_value("every index is of a true class-a image predicted as b",
+            bool(np.all(data.y_test[found] == a) and np.all(predicted[found] == b)), True)
+check_value("most confident first", bool(np.all(np.diff(probabilities[found, b]) <= 0)), True)
+
+# %%
+pairs = [(a, b) for a, b, _ in most_confused_pairs(matrix, 3)]
+directed = [(a, b) if matrix[a, b] >= matrix[b, a] else (b, a) for a, b in pairs]
+gallery = {f"true {data.class_names[a]}, predicted {data.class_names[b]}":
+           [(data.x_test[i], f"p={probabilities[i, b]:.2f}") for i in misclassified_examples(data.y_test, probabilities, a, b)]
+           for a, b in directed}
+plots.image_rows(gallery, title=f"The most confident mistakes of the three most confused pairs ({data.description})")
+plt.show()
+
+# %% [markdown]
+# **Why these classes?** Look at the gallery and the confusion matrix, then answer in three to
+# six sentences, in the cell below:
+#
+# 1. Which pairs does your network confuse most, and is the confusion symmetric (compare
+#    $C_{ab}$ with $C_{ba}$)?
+# 2. What do the misclassified images of the first row have in common? Name what you see
+#    (shape, strokes, thickness, slant, texture, position) rather than guessing.
+# 3. Which single change to the data or the network would you try first to reduce these
+#    confusions, and why that one?
+#
+# This answer is graded by hand: an instructor reads it beside your gallery. Answers that
+# describe what is in *your* gallery earn the points; general remarks about neural networks
+# do not.
+
+# %% [markdown] kind="answer" id="why_these_classes" points=2
+# The network's most confused pairs, with their counts from the matrix, come first: on the
+# offline digits typically 4 ↔ 9, 3 ↔ 5 or 7 ↔ 9; on Fashion-MNIST, Shirt against T-shirt/top,
+# Pullover and Coat. A full answer (1) names the top pairs and says whether C_ab and C_ba are
+# close; (2) describes what the images of the first row share, from the gallery: for 4 → 9, a
+# closed or nearly closed top loop; for 7 → 9 or 2 → 7, a curled stroke or a missing bar; for
+# Shirt → T-shirt, short sleeves, no collar or buttons visible at 28 × 28; (3) proposes one
+# change tied to that observation: augmentation with small rotations and elastic distortions
+# for strokes, more training images of the confused classes, or more resolution or capacity
+# (a third convolution, batch normalisation) for fine texture, and says why. Two points: one
+# for an observation grounded in the gallery, one for a change that follows from it.
+
+# %% [markdown]
+# ## 7. Quality
 #
 # The grader recomputes macro-F1 itself, on its own copy of the test data, from your
 # `model`'s predictions, and requires the calibrated threshold for this data set and budget.

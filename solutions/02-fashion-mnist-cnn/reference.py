@@ -45,5 +45,20 @@ def most_confused_pairs(matrix, k=3):
     return [(a, b, count) for count, a, b in pairs[:k]]
 
 
+def misclassified_examples(y_true, probabilities, true_class, predicted_class, k=8):
+    """Indices of the samples of ``true_class`` predicted as ``predicted_class``, most confident first.
+
+    Args:
+        y_true: (n,) class indices.
+        probabilities: (n, n_classes) predicted class probabilities; the prediction is their argmax.
+    Returns:
+        (m,) int64, m <= k, ordered by probabilities[i, predicted_class] descending, ties by index.
+    """
+    y_true, probabilities = np.asarray(y_true), np.asarray(probabilities)
+    chosen = np.flatnonzero((y_true == true_class) & (probabilities.argmax(axis=1) == predicted_class))
+    order = np.lexsort((chosen, -probabilities[chosen, predicted_class]))
+    return chosen[order][:k].astype(np.int64)
+
+
 def train(dataset, budget, seed):
     return train_cnn(dataset, budget.epochs(EPOCHS), BATCH_SIZE, seed)

@@ -14,7 +14,7 @@ from pathlib import Path
 from autograder.batch.corpus import honest, released_name, solution_sources, with_answers
 
 LAB = "02-fashion-mnist-cnn"
-FULL = 15.0
+FULL = 17.0  # the autograded points of lab 02; its written answer (2 more) waits for grading by hand
 
 
 def _steal(target_expression: str, mode: str = "r") -> str:

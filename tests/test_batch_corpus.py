@@ -137,7 +137,7 @@ def test_feedback_and_csv(graded):
     assert "confusion_matrix_from_counts (case 1): your array is the transpose" in feedback and "macro_f1 <b>" in feedback and "data:image/png" in feedback
     assert "hidden" not in feedback and "def check_" not in feedback
     rows = (course / f"grades-{LAB}.csv").read_text().splitlines()
-    assert len(rows) == len(corpus) + 1 and rows[0].endswith("status,reasons,data,budget")
+    assert len(rows) == len(corpus) + 1 and rows[0].endswith("status,reasons,data,budget,points_to_grade_by_hand")
     assert "statuses:" in stdout
     similarity = (course / f"similarity-{LAB}.html").read_text()
     assert f"{len(corpus)} submissions" in similarity and "<span class=shared>" in similarity

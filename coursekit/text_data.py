@@ -12,7 +12,13 @@ from Pang & Lee's sentence-polarity data) are tokenised and split 160 / 40, bala
 with a fixed seed. This is a tiny set: a classifier trained on it is far weaker than on
 IMDB, and the labs say so.
 
-Both give a ``TextDataset`` with the same token scheme::
+Lab 08's sentence CNN is graded on ``load_sentences``: online the same IMDB reviews; offline
+a larger and sharper task than 200 sentiment sentences can give, in the manner of Kim's SUBJ
+data (Pang & Lee 2004, opinionated review snippets against objective plot summaries): the 200
+Pang & Lee review sentences against 200 news sentences drawn with a fixed seed from gensim's
+``lee_background.cor`` (ABC news stories), split 160 / 40 per class.
+
+All of them give a ``TextDataset`` with the same token scheme::
 
     0 = padding, 1 = out-of-vocabulary, 2, 3, ... = words by decreasing training frequency
 
@@ -33,6 +39,8 @@ from coursekit.lab import DATA_MODES, Budget, budget_from_env, data_mode_from_en
 
 PAD, OOV = 0, 1
 SENTIMENT_CLASSES = ("negative", "positive")
+SOURCE_CLASSES = ("movie review", "news report")
+NEWS_SENTENCE_TOKENS = (8, 40)   # the news sentences drawn: 8 to 40 tokens, like the review sentences
 
 IMDB_VOCABULARY = 20_000   # token ids 0 .. 19 999 (padding, <unk> and 19 998 words)
 IMDB_LENGTH = 200          # tokens per review (keras-io's IMDB LSTM example uses 200 too)
@@ -53,15 +61,15 @@ class TextDataset:
     """Labelled token sequences, split into training and held-out test data.
 
     Attributes:
-        key: the threshold tables' name for this data: "imdb" or "polarity_offline".
+        key: the threshold tables' name for this data: "imdb", "polarity_offline" or "subjectivity_offline".
         description: one line saying which data this is and where it came from.
         x_train: int32 (n_train, length) token ids (0 padding, 1 <unk>, 2.. words).
-        y_train: int32 (n_train,) labels, 0 negative, 1 positive.
+        y_train: int32 (n_train,) labels: indices into ``class_names`` (sentiment: 0 negative, 1 positive).
         x_test: int32 (n_test, length).
         y_test: int32 (n_test,).
         vocabulary: tuple of str; vocabulary[i] is the word of token id i
             (vocabulary[0] == "<pad>", vocabulary[1] == "<unk>").
-        class_names: ("negative", "positive").
+        class_names: ("negative", "positive"), or ("movie review", "news report") offline in lab 08.
     """
 
     key: str
@@ -93,7 +101,7 @@ class TextDataset:
         words = int(np.mean(np.sum(self.x_train != PAD, axis=1)))
         return (f"[data] {self.description}: {len(self.y_train)} training / {len(self.y_test)} test texts, "
                 f"{self.length} tokens each (about {words} words on average before padding), "
-                f"vocabulary {len(self.vocabulary)} ids; positive share "
+                f"vocabulary {len(self.vocabulary)} ids; {self.class_names[1]!r} share "
                 f"{float(np.mean(self.y_train)):.2f} (train), {float(np.mean(self.y_test)):.2f} (test)")
 
 
@@ -166,30 +174,75 @@ def read_polarity(path: str) -> tuple:
     return texts, np.asarray(labels, dtype=np.int32)
 
 
-def load_polarity_offline() -> TextDataset:
-    """The 200 Pang & Lee sentences in gensim, split 160 train / 40 test (20 per class held out)."""
-    texts, labels = read_polarity(_polarity_path())
-    if len(texts) != 200 or int(labels.sum()) != 100:
-        raise DatasetError(f"pang_lee_polarity.cor: expected 100 negative and 100 positive sentences, "
-                           f"found {len(texts) - int(labels.sum())} and {int(labels.sum())}")
+def _split_and_encode(texts, labels, test_per_class: int, **dataset_fields) -> TextDataset:
+    """Hold out ``test_per_class`` texts of each class (fixed seed), build the vocabulary on the
+    training texts, and encode both splits."""
     rng = np.random.default_rng(OFFLINE_SPLIT_SEED)
     train_index, test_index = [], []
-    for label in (0, 1):
+    for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
-        test_index.extend(members[:OFFLINE_TEST_PER_CLASS])
-        train_index.extend(members[OFFLINE_TEST_PER_CLASS:])
+        test_index.extend(members[:test_per_class])
+        train_index.extend(members[test_per_class:])
     train_index, test_index = rng.permutation(train_index), rng.permutation(test_index)
     tokens = [tokenize(text) for text in texts]
     vocabulary = build_vocabulary([tokens[i] for i in train_index], min_count=POLARITY_MIN_COUNT)
     ids = {word: index for index, word in enumerate(vocabulary)}
     encode = lambda index: [ids.get(word, OOV) for word in tokens[index]]  # noqa: E731
     return TextDataset(
-        key="polarity_offline",
+        x_train=pad_sequences([encode(i) for i in train_index], POLARITY_LENGTH), y_train=labels[train_index],
+        x_test=pad_sequences([encode(i) for i in test_index], POLARITY_LENGTH), y_test=labels[test_index],
+        vocabulary=vocabulary, **dataset_fields)
+
+
+def _polarity_sentences() -> tuple:
+    texts, labels = read_polarity(_polarity_path())
+    if len(texts) != 200 or int(labels.sum()) != 100:
+        raise DatasetError(f"pang_lee_polarity.cor: expected 100 negative and 100 positive sentences, "
+                           f"found {len(texts) - int(labels.sum())} and {int(labels.sum())}")
+    return texts, labels
+
+
+def load_polarity_offline() -> TextDataset:
+    """The 200 Pang & Lee sentences in gensim, split 160 train / 40 test (20 per class held out)."""
+    texts, labels = _polarity_sentences()
+    return _split_and_encode(
+        texts, labels, OFFLINE_TEST_PER_CLASS, key="polarity_offline",
         description=("OFFLINE: 200 real movie-review sentences (Pang & Lee sentence polarity) shipped in gensim's "
-                     "test data, standing in for IMDB (COURSE_DATA=offline)"),
-        x_train=pad_sequences([encode(i) for i in train_index], POLARITY_LENGTH),
-        y_train=labels[train_index], x_test=pad_sequences([encode(i) for i in test_index], POLARITY_LENGTH),
-        y_test=labels[test_index], vocabulary=vocabulary)
+                     "test data, standing in for IMDB (COURSE_DATA=offline)"))
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
+
+
+def news_sentences(count: int) -> list:
+    """``count`` different sentences of gensim's ``lee_background.cor`` (ABC news), drawn with a fixed
+    seed among those of NEWS_SENTENCE_TOKENS tokens, in file order."""
+    from coursekit.corpus_data import gensim_test_file
+
+    with open(gensim_test_file("lee_background.cor"), encoding="utf8") as stream:
+        stories = [line.strip() for line in stream if line.strip()]
+    if len(stories) != 300:
+        raise DatasetError(f"lee_background.cor holds {len(stories)} stories, expected 300")
+    low, high = NEWS_SENTENCE_TOKENS
+    sentences = list(dict.fromkeys(sentence for story in stories for sentence in SENTENCE_END.split(story)
+                                   if low <= len(tokenize(sentence)) <= high))  # each sentence once
+    if len(sentences) < count:
+        raise DatasetError(f"lee_background.cor gave {len(sentences)} sentences of {low}-{high} tokens, "
+                           f"fewer than the {count} needed")
+    chosen = np.sort(np.random.default_rng(OFFLINE_SPLIT_SEED).choice(len(sentences), count, replace=False))
+    return [sentences[index] for index in chosen]
+
+
+def load_subjectivity_offline() -> TextDataset:
+    """Review sentences (class 0) against news sentences (class 1), 200 each, split 160 / 40 per class."""
+    reviews, _ = _polarity_sentences()
+    texts = list(reviews) + news_sentences(len(reviews))
+    labels = np.repeat(np.arange(2, dtype=np.int32), len(reviews))
+    return _split_and_encode(
+        texts, labels, OFFLINE_TEST_PER_CLASS * 2, key="subjectivity_offline", class_names=SOURCE_CLASSES,
+        description=("OFFLINE: 200 real movie-review sentences (Pang & Lee) against 200 real news sentences (ABC "
+                     "news, gensim's lee_background.cor), both shipped in gensim's test data, standing in for IMDB "
+                     "sentiment (COURSE_DATA=offline)"))
 
 
 # ------------------------------------------------------------------------ online: IMDB
@@ -286,4 +339,18 @@ def load_imdb(mode: str | None = None, budget: Budget | None = None, verbose: bo
     return dataset
 
 
-DATA_SETS = {"imdb": DataSet(load=load_imdb, keys={"keras": "imdb", "offline": "polarity_offline"})}
+def load_sentences(mode: str | None = None, budget: Budget | None = None, verbose: bool = True,
+                   **fetch_options) -> TextDataset:
+    """Lab 08's sentence classification: IMDB sentiment online (as ``load_imdb``); offline, movie-review
+    sentences against news sentences (``load_subjectivity_offline``). Arguments as for ``load_imdb``."""
+    mode = mode or data_mode_from_env()
+    if mode != "offline":
+        return load_imdb(mode, budget, verbose, **fetch_options)
+    dataset = _apply_budget(load_subjectivity_offline(), budget or budget_from_env())
+    if verbose:
+        print(dataset.summary())
+    return dataset
+
+
+DATA_SETS = {"imdb": DataSet(load=load_imdb, keys={"keras": "imdb", "offline": "polarity_offline"}),
+             "sentences": DataSet(load=load_sentences, keys={"keras": "imdb", "offline": "subjectivity_offline"})}

@@ -32,7 +32,7 @@ def lab08():
     student = {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"]) for cell in _cells("labs")}
     namespace = {}
     exec(student["cell-01"], namespace)  # imports, setup_lab, the corpus and its vocabulary
-    exec("sentiment = load_imdb(verbose=False)", namespace)
+    exec("sentence_data = load_sentences(verbose=False)", namespace)
     for cell in _cells("solutions"):
         if cell["metadata"]["nbgrader"]["solution"]:
             exec("".join(cell["source"]), namespace)
@@ -294,17 +294,22 @@ def test_random_embeddings_seldom_reach_the_full_similarity_threshold(corpus_voc
 
 
 @pytest.mark.parametrize("budget", ["smoke", "full"])
-def test_a_classifier_that_always_says_negative_fails_the_f1_threshold(budget, monkeypatch):
-    """The one-class shortcut (macro-F1 1/3 on the balanced held-out sentences) fails at both budgets.
-    (An untrained Kim CNN does not always fail offline: on 40 test sentences it scores 0.33-0.45
-    against a floor of 0.39 / 0.44; see the lab's report.)"""
+def test_a_one_class_classifier_and_untrained_kim_cnns_fail_the_f1_threshold(budget, monkeypatch):
+    """The shortcuts the sentence threshold guards: always saying one class (macro-F1 1/3 on the
+    balanced held-out sentences) and handing in the network untrained (five seeds)."""
     from autograder.judges import classifier_report, grader_data
+    from coursekit.lab import set_determinism
 
     monkeypatch.setenv("COURSE_BUDGET", budget)
-    dataset = grader_data(reference, "imdb")
+    dataset = grader_data(reference, "sentences")
     model = reference.build_kim_cnn(len(dataset.vocabulary), dataset.length)
     dense = model.layers[-1]
     kernel, _ = dense.get_weights()
     dense.set_weights([np.zeros_like(kernel), np.array([5.0, -5.0], dtype="float32")])
     with pytest.raises(Failure, match=r"macro_f1 = 0.3333 .* is below"):
         classifier_report(LAB, "macro_f1", model, dataset, inputs=dataset.x_test)
+    for seed in range(5):
+        set_determinism(seed)
+        untrained = reference.build_kim_cnn(len(dataset.vocabulary), dataset.length)
+        with pytest.raises(Failure, match="is below"):
+            classifier_report(LAB, "macro_f1", untrained, dataset, inputs=dataset.x_test)

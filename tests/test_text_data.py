@@ -168,3 +168,22 @@ def test_a_word_index_that_is_not_word_to_rank_is_refused(tmp_path):
     with pytest.raises(DatasetError, match="not a JSON object of word -> rank"):
         text_data.fetch_and_read(file, "datasets", origin_base=origin.as_uri(), cache_dir=str(tmp_path / "c"),
                                  attempts=1)
+
+
+def test_offline_review_or_news_sentences_are_balanced_disjoint_and_named():
+    dataset = text_data.load_sentences("offline", BUDGETS["full"], verbose=False)
+    assert dataset.key == "subjectivity_offline" and dataset.class_names == ("movie review", "news report")
+    assert (len(dataset.y_train), len(dataset.y_test)) == (320, 80)
+    assert np.bincount(dataset.y_train).tolist() == [160, 160] and np.bincount(dataset.y_test).tolist() == [40, 40]
+    train_texts = {dataset.decode(row) for row in dataset.x_train}
+    assert not train_texts & {dataset.decode(row) for row in dataset.x_test}
+    news = text_data.news_sentences(200)
+    assert len(set(news)) == 200 and all(8 <= len(tokenize(sentence)) <= 40 for sentence in news)
+    assert "news" in dataset.description and "Pang & Lee" in dataset.description
+    assert data_set("sentences").keys == {"keras": "imdb", "offline": "subjectivity_offline"}
+
+
+def test_online_sentences_are_imdb(monkeypatch):
+    calls = []
+    monkeypatch.setattr(text_data, "load_imdb", lambda *args, **kwargs: calls.append(args) or "imdb")
+    assert text_data.load_sentences("keras", BUDGETS["smoke"], verbose=False) == "imdb" and calls

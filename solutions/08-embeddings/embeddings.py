@@ -28,7 +28,10 @@
 # **Data.** Online (`COURSE_DATA=keras`) the corpus is a prefix of *text8* (cleaned English
 # Wikipedia) and the sentences are IMDB movie reviews. `COURSE_DATA=offline` uses real text that
 # ships inside the `gensim` package: 300 news stories of the Australian Broadcasting Corporation
-# (`lee_background.cor`, about 60 000 words) and 200 movie-review sentences (Pang & Lee). A corpus
+# (`lee_background.cor`, about 60 000 words); for the sentence classifier, 200 movie-review sentences
+# (Pang & Lee) against 200 sentences of those news stories: which of the two kinds of text is this
+# sentence? (Kim's SUBJ task, opinionated review snippets against objective plot summaries, is the
+# same kind of question.) A corpus
 # of 60 000 words is tiny for word2vec (Mikolov trained on billions): expect noisy neighbours and
 # low scores, and compare with gensim on the same text rather than with published numbers. The
 # first cells print what you got. Fill in every `# YOUR CODE HERE` and run the check under it.
@@ -45,7 +48,7 @@ from coursekit.checks import check_array, check_at_most, check_grader_threshold,
 from coursekit.corpus_data import load_corpus
 from coursekit.embeddings import (analogy_questions, build_vocabulary, check_kim_cnn, check_sgns_model, encode,
                                   epoch_pairs, plot_similarity_scatter, plot_words, sorted_pairs, wordsim_spearman)
-from coursekit.text_data import load_imdb
+from coursekit.text_data import load_sentences
 
 lab = setup_lab("08-embeddings")
 corpus = load_corpus()
@@ -345,8 +348,8 @@ plt.show()
 # activation="softmax")`.
 
 # %%
-sentiment = load_imdb()
-print("a training text:", sentiment.decode(sentiment.x_train[0]), "->", sentiment.class_names[sentiment.y_train[0]])
+sentence_data = load_sentences()
+print("a training text:", sentence_data.decode(sentence_data.x_train[0]), "->", sentence_data.class_names[sentence_data.y_train[0]])
 
 # %% kind="solution"
 def build_kim_cnn(vocab_size, length, dim=32, widths=(3, 4, 5), filters=32, dropout=0.5, n_classes=2):
@@ -362,8 +365,8 @@ def build_kim_cnn(vocab_size, length, dim=32, widths=(3, 4, 5), filters=32, drop
 
 
 # %% kind="test" id="kim_cnn" points=2
-check_kim_cnn(build_kim_cnn(len(sentiment.vocabulary), sentiment.length), len(sentiment.vocabulary),
-              sentiment.length, 32, (3, 4, 5), 32, 0.5, 2)
+check_kim_cnn(build_kim_cnn(len(sentence_data.vocabulary), sentence_data.length), len(sentence_data.vocabulary),
+              sentence_data.length, 32, (3, 4, 5), 32, 0.5, 2)
 check_kim_cnn(build_kim_cnn(100, 12, dim=8, widths=(2, 5), filters=4, dropout=0.25, n_classes=3),
               100, 12, 8, (2, 5), 4, 0.25, 3)
 
@@ -374,13 +377,13 @@ check_kim_cnn(build_kim_cnn(100, 12, dim=8, widths=(2, 5), filters=4, dropout=0.
 # accuracy, best weights restored); the test texts are used once, for the score below.
 
 # %%
-x_fit, y_fit = sentiment.x_train[:8000], sentiment.y_train[:8000]  # IMDB: 8 000 of the 25 000 reviews
+x_fit, y_fit = sentence_data.x_train[:8000], sentence_data.y_train[:8000]  # IMDB: 8 000 of the 25 000 reviews
 order = np.random.default_rng(0).permutation(len(x_fit))
 validation, fit = order[: int(round(0.2 * len(x_fit)))], order[int(round(0.2 * len(x_fit))):]
 keras.utils.set_random_seed(lab.seed)
-kim_model = build_kim_cnn(len(sentiment.vocabulary), sentiment.length)
+kim_model = build_kim_cnn(len(sentence_data.vocabulary), sentence_data.length)
 kim_model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-epochs = lab.budget.cap({"polarity_offline": 20, "imdb": 4}[sentiment.key], smoke=10)
+epochs = lab.budget.cap({"subjectivity_offline": 20, "imdb": 4}[sentence_data.key], smoke=10)
 kim_history = kim_model.fit(x_fit[fit], y_fit[fit], batch_size=16, epochs=epochs,
                             validation_data=(x_fit[validation], y_fit[validation]), verbose=2,
                             callbacks=[keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=8,
@@ -388,12 +391,12 @@ kim_history = kim_model.fit(x_fit[fit], y_fit[fit], batch_size=16, epochs=epochs
 plots.learning_curves(kim_history)
 plt.show()
 
-# %% kind="test" id="sentiment_f1" points=3
-predicted = np.concatenate([np.asarray(kim_model(sentiment.x_test[start:start + 256], training=False)).argmax(axis=1)
-                            for start in range(0, len(sentiment.x_test), 256)])
-matrix = confusion_matrix(sentiment.y_test, predicted, labels=[0, 1])
-macro_f1 = f1_score(sentiment.y_test, predicted, average="macro", labels=[0, 1], zero_division=0)
-plots.confusion_matrix(matrix, sentiment.class_names)
+# %% kind="test" id="sentence_f1" points=3
+predicted = np.concatenate([np.asarray(kim_model(sentence_data.x_test[start:start + 256], training=False)).argmax(axis=1)
+                            for start in range(0, len(sentence_data.x_test), 256)])
+matrix = confusion_matrix(sentence_data.y_test, predicted, labels=[0, 1])
+macro_f1 = f1_score(sentence_data.y_test, predicted, average="macro", labels=[0, 1], zero_division=0)
+plots.confusion_matrix(matrix, sentence_data.class_names)
 plt.show()
-print(f"macro-F1 {macro_f1:.4f} on {len(sentiment.y_test)} test texts of {sentiment.description}")
-check_grader_threshold(lab, "macro_f1", macro_f1, sentiment, hint="is kim_model trained?")
+print(f"macro-F1 {macro_f1:.4f} on {len(sentence_data.y_test)} test texts of {sentence_data.description}")
+check_grader_threshold(lab, "macro_f1", macro_f1, sentence_data, hint="is kim_model trained?")

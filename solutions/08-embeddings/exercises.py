@@ -223,7 +223,7 @@ class kim_cnn(Exercise):
                 raise Failure(f"{name}: {failure}") from None
 
 
-class sentiment_f1(Exercise):
+class sentence_f1(Exercise):
     """The trained Kim CNN's macro-F1 on the grader's own copy of the held-out sentences."""
 
     def inputs():
@@ -233,5 +233,5 @@ class sentiment_f1(Exercise):
         return kim_model
 
     def judge(outputs, inputs):
-        dataset = grader_data(reference, "imdb")
+        dataset = grader_data(reference, "sentences")
         return classifier_report(LAB_ID, reference.METRIC, outputs, dataset, inputs=dataset.x_test)

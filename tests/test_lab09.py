@@ -160,7 +160,7 @@ def test_ssl_threshold_fails_random_encoders():
     """An untrained encoder handed in as the pretext encoder: five random initialisations, each
     probed as the grader probes, all stay below both budgets' ssl_gain thresholds (the probe
     uses the whole offline data at both budgets)."""
-    dataset = reference.probe_data(load_mnist(budget=BUDGETS["smoke"], verbose=False))
+    dataset = reference.whole_data(load_mnist(budget=BUDGETS["smoke"], verbose=False))
     baseline = float(np.mean(reference.random_probe_f1s(reference.build_patch_encoder(), dataset)))
     gains = []
     for seed in range(5):
@@ -171,9 +171,26 @@ def test_ssl_threshold_fails_random_encoders():
         assert max(gains) < threshold, (budget, gains, threshold)
 
 
+def test_transfer_gain_threshold_fails_random_features():
+    """The shortcut the transfer gain guards: features that carry nothing from the base task. An
+    untrained extractor, transferred as the grader does (its three draws of one image per class),
+    gains less than both budgets' thresholds over training from scratch."""
+    target = load_uci_digits(BUDGETS["smoke"], verbose=False)
+    keras.utils.set_random_seed(0)
+    extractor = reference.build_extractor()
+    gains = []
+    for draw in range(reference.TRANSFER_DRAWS):
+        transferred, scratch = reference.transfer_and_scratch(extractor, *reference.grader_few_shot(target, 1, draw), 0)
+        gains.append(reference.macro_f1(transferred, target.x_test, target.y_test)
+                     - reference.macro_f1(scratch, target.x_test, target.y_test))
+    for budget in ("smoke", "full"):
+        threshold = lookup(LAB, "transfer_gain", "mnist5k_offline", budget)["threshold"]
+        assert np.mean(gains) < threshold, (budget, gains, threshold)
+
+
 def test_transfer_wins_refuses_an_untrained_base_network():
-    """Random features transfer almost as well as these base features at the smoke budget, so the
-    grader also requires the transferred extractor to be the trained base network's."""
+    """The grader also requires the transferred extractor to be the trained base network's, and
+    that network to reach the base-task threshold."""
     keras.utils.set_random_seed(0)
     extractor = reference.build_extractor()
     base_model = reference.build_classifier(extractor, reference.build_head(10), freeze=False)

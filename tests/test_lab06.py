@@ -188,44 +188,37 @@ INITIAL_STD = """
 def initial_std(scheme, fan_in, fan_out):
     {body}
 """
+ACTIVATION_STDS = """
+def activation_stds(model, x):
+    stds = []
+    for layer in model.layers{layers}:
+        x = np.asarray(layer(x))
+        stds.append(float(np.std(x{axis})))
+    return np.array(stds)
+"""
 
 
-@pytest.mark.parametrize("body, expected", [
+@pytest.mark.parametrize("test_id, wrong, expected", [
     # the uniform law's limit a instead of its standard deviation a / sqrt(3)
-    ("return float(np.sqrt(6 / (fan_in + fan_out)))",
+    ("initial_std", INITIAL_STD.format(body="return float(np.sqrt(6 / (fan_in + fan_out)))"),
      "initial_std('glorot_uniform', 784, 64) vs the std of a kernel Keras drew: at index () expected 0.04"),
     # He's variance 1 / fan_in (LeCun's) instead of 2 / fan_in
-    ("return float(np.sqrt(2 / (fan_in + fan_out)) if scheme.startswith('glorot') else np.sqrt(1 / fan_in))",
+    ("initial_std", INITIAL_STD.format(
+        body="return float(np.sqrt(2 / (fan_in + fan_out)) if scheme.startswith('glorot') else np.sqrt(1 / fan_in))"),
      "initial_std('he_normal', 784, 64) vs the std of a kernel Keras drew"),
     # any unknown scheme falls through to He
-    ("return float(np.sqrt(2 / (fan_in + fan_out)) if scheme.startswith('glorot') else np.sqrt(2 / fan_in))",
+    ("initial_std", INITIAL_STD.format(
+        body="return float(np.sqrt(2 / (fan_in + fan_out)) if scheme.startswith('glorot') else np.sqrt(2 / fan_in))"),
      "initial_std('lecun_normal', 64, 64), not one of the four schemes, raises: expected 'ValueError', found 'nothing'"),
-])
-def test_wrong_initial_std(lab06, body, expected):
-    message = run_check(lab06, "initial_std", INITIAL_STD.format(body=body))
-    assert expected in message, message
-
-
-@pytest.mark.parametrize("wrong, expected", [
     # the std of each unit, averaged: not the std of the whole array
-    ("def activation_stds(model, x):\n"
-     "    stds = []\n"
-     "    for layer in model.layers[:-1]:\n"
-     "        x = np.asarray(layer(x))\n"
-     "        stds.append(float(np.std(x, axis=0).mean()))\n"
-     "    return np.array(stds)\n",
+    ("activation_stds", ACTIVATION_STDS.format(layers="[:-1]", axis=", axis=0).mean("),
      "activation_stds, hidden layer 1: std of a^(1) over the whole batch: at index () expected"),
     # the output layer measured too
-    ("def activation_stds(model, x):\n"
-     "    stds = []\n"
-     "    for layer in model.layers:\n"
-     "        x = np.asarray(layer(x))\n"
-     "        stds.append(float(np.std(x)))\n"
-     "    return np.array(stds)\n",
+    ("activation_stds", ACTIVATION_STDS.format(layers="", axis=""),
      "shape of activation_stds for 4 Dense layers (3 hidden): expected (3,), found (4,)"),
 ])
-def test_wrong_activation_stds(lab06, wrong, expected):
-    message = run_check(lab06, "activation_stds", wrong)
+def test_wrong_initialisation_answers(lab06, test_id, wrong, expected):
+    message = run_check(lab06, test_id, wrong)
     assert expected in message, message
 
 

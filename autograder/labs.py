@@ -29,6 +29,13 @@ class UnknownLab(ValueError):
     """No folder ``solutions/<lab id>/`` exists; the message lists the known labs."""
 
 
+def is_written_answer(cell) -> bool:
+    """A written answer graded by hand: a graded markdown cell that the student writes in
+    (``# %% [markdown] kind="answer"`` in a lab's script). ``cell``: an nbformat cell or its JSON."""
+    nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+    return cell["cell_type"] == "markdown" and bool(nbgrader.get("grade")) and bool(nbgrader.get("solution"))
+
+
 def all_labs() -> list:
     """Every lab id, in order: the folders of ``solutions/`` that hold a notebook script."""
     return sorted(path.name for path in SOLUTIONS.iterdir()

@@ -4,6 +4,8 @@ and the instructor-side reference code."""
 import re
 from pathlib import Path
 
+from autograder.labs import is_written_answer
+
 REPO = Path(__file__).resolve().parent.parent
 INSTRUCTOR_FILES = ("reference.py", "exercises.py")
 
@@ -54,8 +56,7 @@ def model_answer_lines(root: Path = REPO) -> set:
     lines = set()
     for notebook in (root / "solutions").glob("*/*.ipynb"):
         for cell in json.loads(notebook.read_text())["cells"]:
-            nbgrader = cell["metadata"].get("nbgrader", {})
-            if cell["cell_type"] == "markdown" and nbgrader.get("solution") and nbgrader.get("grade"):
+            if is_written_answer(cell):
                 lines.update(line.strip() for line in "".join(cell["source"]).splitlines() if len(line.strip()) >= 12)
     return lines
 

@@ -74,7 +74,7 @@ def test_hidden_checks_accept_the_reference():
     check(LAB, "gru", {"gru_forward": reference.gru_forward})
     check(LAB, "peephole", {"peephole_lstm_forward": reference.peephole_lstm_step_by_step})
     check(LAB, "bptt", {"gradient_by_distance": reference.gradient_by_distance})
-    check(LAB, "sentiment_model", {"build_sentiment_model": reference.build_sentiment_model})
+    check(LAB, "text_classifier", {"build_text_classifier": reference.build_text_classifier})
     check(LAB, "windows", {"make_windows": reference.make_windows})
 
 
@@ -102,7 +102,7 @@ def _peephole_output_sees_old_cell(x, kernel, recurrent_kernel, peephole, bias):
     return np.stack(hs, 1), np.stack(cs, 1)
 
 
-def _sentiment_without_mask(vocabulary_size, length):
+def _classifier_without_mask(vocabulary_size, length):
     import keras
 
     return keras.Sequential([keras.Input(shape=(length,), dtype="int32"), keras.layers.Embedding(vocabulary_size, 32),
@@ -110,7 +110,7 @@ def _sentiment_without_mask(vocabulary_size, length):
                              keras.layers.Dense(2, activation="softmax")])
 
 
-def _sentiment_with_gru(vocabulary_size, length):
+def _classifier_with_gru(vocabulary_size, length):
     import keras
 
     return keras.Sequential([keras.Input(shape=(length,), dtype="int32"),
@@ -135,9 +135,9 @@ def _sentiment_with_gru(vocabulary_size, length):
     ("peephole", "peephole_lstm_forward", _peephole_output_sees_old_cell, "cell states c: at index (0, 1, 0)"),
     ("bptt", "gradient_by_distance", lambda layer, x: reference.gradient_by_distance(layer, x)[::-1],
      "your norms are in time order"),
-    ("sentiment_model", "build_sentiment_model", _sentiment_without_mask,
+    ("text_classifier", "build_text_classifier", _classifier_without_mask,
      "the reference has Bidirectional() fed by Embedding(), the model input (2 inputs)"),
-    ("sentiment_model", "build_sentiment_model", _sentiment_with_gru, "parameters"),
+    ("text_classifier", "build_text_classifier", _classifier_with_gru, "parameters"),
     ("windows", "make_windows",
      lambda values, window: reference.make_windows(np.concatenate([[0.0], values]), window),
      "make_windows(series of 40 values, 1): x"),
@@ -170,7 +170,7 @@ def lab07():
 
 def test_reference_answers_pass_the_visible_checks(lab07):
     source, base = lab07
-    for test_id in ("simple_rnn", "lstm", "gru", "peephole", "bptt", "sentiment_model", "windows"):
+    for test_id in ("simple_rnn", "lstm", "gru", "peephole", "bptt", "text_classifier", "windows"):
         exec(source[test_id], dict(base))
 
 
@@ -181,15 +181,15 @@ def test_reference_answers_pass_the_visible_checks(lab07):
     ("peephole", "peephole_lstm_forward = _peephole_output_sees_old_cell", "one unit, two steps: last cell state"),
     ("bptt", "gradient_by_distance = lambda layer, x: reference.gradient_by_distance(layer, x)[::-1]",
      "gradient_by_distance vs central differences (SimpleRNN): at index"),
-    ("sentiment_model", "build_sentiment_model = _sentiment_with_gru", "Bidirectional wraps: expected 'LSTM'"),
-    ("sentiment_model", "build_sentiment_model = _sentiment_without_mask", "Embedding mask_zero: expected True"),
+    ("text_classifier", "build_text_classifier = _classifier_with_gru", "Bidirectional wraps: expected 'LSTM'"),
+    ("text_classifier", "build_text_classifier = _classifier_without_mask", "Embedding mask_zero: expected True"),
     ("windows", "make_windows = lambda values, window: reference.make_windows(values[1:], window)",
      "x for [1, 2, 4, 7, 11, 16], window 3: expected shape (2, 3, 1), found (1, 3, 1)"),
 ])
 def test_visible_checks_catch_typical_wrong_answers(lab07, test_id, wrong, expected):
     extra = {"reference": reference, "_lstm_gates_ifoc": _lstm_gates_ifoc,
              "_peephole_output_sees_old_cell": _peephole_output_sees_old_cell,
-             "_sentiment_with_gru": _sentiment_with_gru, "_sentiment_without_mask": _sentiment_without_mask}
+             "_classifier_with_gru": _classifier_with_gru, "_classifier_without_mask": _classifier_without_mask}
     message = run_check(lab07, test_id, wrong, extra)
     assert expected in message, message
 
@@ -198,22 +198,37 @@ def test_visible_checks_catch_typical_wrong_answers(lab07, test_id, wrong, expec
 
 
 @pytest.mark.parametrize("budget", ["smoke", "full"])
-def test_fit_threshold_fails_untrained_sentiment_networks(budget, monkeypatch):
-    """An untrained network (five initialisations) does not reach the trained-network threshold
-    on the offline sentences; the online provisional threshold is far above chance too."""
+def test_f1_thresholds_fail_untrained_networks_and_one_class(budget, monkeypatch):
+    """On the offline sentences (review or news?), a one-class answer and five untrained networks
+    stay below the held-out macro-F1 threshold, and the untrained ones below the training-fit
+    threshold too; the online provisional thresholds are above chance (0.5)."""
+    from sklearn.metrics import f1_score
+
     from autograder.judges import threshold_report
     from coursekit.lab import BUDGETS
-    from coursekit.text_data import load_imdb
+    from coursekit.text_data import load_sentences
 
     import keras
 
     monkeypatch.setenv("COURSE_BUDGET", budget)
-    dataset = load_imdb(mode="offline", budget=BUDGETS[budget], verbose=False)
+    dataset = load_sentences(mode="offline", budget=BUDGETS[budget], verbose=False)
+    assert dataset.key == "subjectivity_offline"
+
+    def held_out_f1(predicted):
+        return float(f1_score(dataset.y_test, predicted, average="macro", labels=[0, 1], zero_division=0))
+
+    for one_class in (0, 1):
+        with pytest.raises(Failure, match="macro_f1 = 0.3333 .* is below"):
+            threshold_report(LAB, "macro_f1", held_out_f1(np.full(len(dataset.y_test), one_class)), dataset,
+                             about="(one class)")
     for seed in range(5):
         keras.utils.set_random_seed(seed)
-        untrained = reference.build_sentiment_model(len(dataset.vocabulary), dataset.length)
+        untrained = reference.build_text_classifier(len(dataset.vocabulary), dataset.length)
         with pytest.raises(Failure, match="fit_macro_f1 = .* is below"):
             threshold_report(LAB, "fit_macro_f1", reference.fit_macro_f1(untrained, dataset), dataset, about="(untrained)")
+        with pytest.raises(Failure, match="macro_f1 = .* is below"):
+            threshold_report(LAB, "macro_f1", held_out_f1(reference.predict_classes(untrained, dataset.x_test)),
+                             dataset, about="(untrained)")
     table = json.loads((REPO / "solutions" / LAB / "thresholds.json").read_text())["metrics"]
     assert table["macro_f1"][f"imdb/{budget}"]["threshold"] > 0.5  # chance on balanced reviews
     assert table["fit_macro_f1"][f"imdb/{budget}"]["threshold"] > 0.5

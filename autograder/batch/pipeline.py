@@ -68,8 +68,7 @@ def graded_cells(release) -> list:
 def written_answer_cells(release) -> dict:
     """{grade_id: released source} of the answers graded by hand (graded markdown solution cells)."""
     return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in release.cells
-            if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("grade")
-            and cell.metadata["nbgrader"].get("solution")}
+            if labs.is_written_answer(cell)}
 
 
 MAX_ANSWER_CHARACTERS = 5000

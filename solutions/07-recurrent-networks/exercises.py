@@ -199,37 +199,37 @@ class bptt(Exercise):
                        atol=1e-6, rtol=1e-4)
 
 
-class sentiment_model(Exercise):
-    """build_sentiment_model against the reference (structure, shapes, outputs with the same weights)."""
+class text_classifier(Exercise):
+    """build_text_classifier against the reference (structure, shapes, outputs with the same weights)."""
 
     def inputs():
         return {"vocabulary_size": 97, "length": 13}
 
-    def call(inputs, build_sentiment_model):
-        return build_sentiment_model(inputs["vocabulary_size"], inputs["length"])
+    def call(inputs, build_text_classifier):
+        return build_text_classifier(inputs["vocabulary_size"], inputs["length"])
 
     def judge(outputs, inputs):
         size, length = inputs["vocabulary_size"], inputs["length"]
-        same_model(outputs, reference.build_sentiment_model(size, length), batch=token_batch(size, length))
+        same_model(outputs, reference.build_text_classifier(size, length), batch=token_batch(size, length))
 
 
-class sentiment_f1(Exercise):
-    """The trained sentiment_model: macro-F1 on the grader's held-out texts, and its fit on the training texts."""
+class text_f1(Exercise):
+    """The trained text_model: macro-F1 on the grader's held-out texts, and its fit on the training texts."""
 
     def inputs():
         return {}
 
-    def call(inputs, sentiment_model):
-        return sentiment_model
+    def call(inputs, text_model):
+        return text_model
 
     def judge(outputs, inputs):
         dataset = grader_data(reference)
         if outputs is None or not hasattr(outputs, "layers"):
-            raise Failure(f"sentiment_model should be a trained keras.Model, found {type(outputs).__name__}")
+            raise Failure(f"text_model should be a trained keras.Model, found {type(outputs).__name__}")
         try:
             fit = reference.fit_macro_f1(outputs, dataset)
         except Exception as error:  # a model that does not take the token ids or outputs something else
-            raise Failure(f"sentiment_model could not classify the training texts ({type(error).__name__}: {error})")
+            raise Failure(f"text_model could not classify the training texts ({type(error).__name__}: {error})")
         fit_report = threshold_report(
             LAB_ID, "fit_macro_f1", fit, dataset, threshold_name="the trained-network threshold",
             about=f"on {min(len(dataset.y_train), reference.FIT_TEXTS)} of the training texts of {dataset.description}")

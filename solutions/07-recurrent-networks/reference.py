@@ -1,5 +1,5 @@
 """Reference for lab 07 (recurrent networks): the cells in NumPy, BPTT by distance, the
-sentiment classifier and the CO2 forecaster.
+text classifier (IMDB sentiment online; offline, review or news?) and the CO2 forecaster.
 
 Weight layouts are Keras's own, so that ``layer.set_weights([kernel, recurrent_kernel, bias])``
 loads the same numbers into ``keras.layers.SimpleRNN/LSTM/GRU``:
@@ -18,16 +18,16 @@ import numpy as np
 import tensorflow as tf
 
 LAB_ID = "07-recurrent-networks"
-DATASET = "imdb"
+DATASET = "sentences"
 METRIC = "macro_f1"
 METRIC_DATASETS = {"forecast_skill": "co2"}
 
-# The sentiment classifier's recipe (the notebook's training cell uses the same numbers).
+# The text classifier's recipe (the notebook's training cell uses the same numbers).
 EMBEDDING_DIM = 32
 LSTM_UNITS = 16
-SENTIMENT_EPOCHS = {"imdb": 3, "polarity_offline": 10}
-SENTIMENT_BATCH = {"imdb": 64, "polarity_offline": 16}
-SENTIMENT_LEARNING_RATE = 5e-3
+CLASSIFIER_EPOCHS = {"imdb": 3, "subjectivity_offline": 10}
+CLASSIFIER_BATCH = {"imdb": 64, "subjectivity_offline": 16}
+CLASSIFIER_LEARNING_RATE = 5e-3
 IMDB_TRAIN_REVIEWS = 10_000      # the full budget trains on this many IMDB reviews (5 minutes on 2 cores)
 VALIDATION_SHARE = 0.2           # the first 20 % of the training texts are the validation split
 FIT_TEXTS = 2_000                # the training texts the grader scores the fit on
@@ -182,10 +182,10 @@ def gradient_by_distance(layer, x):
     return np.linalg.norm(gradient, axis=2).mean(axis=0)[::-1]
 
 
-# --------------------------------------------------------------------------- sentiment
+# --------------------------------------------------------------------- text classifier
 
 
-def build_sentiment_model(vocabulary_size: int, length: int) -> keras.Model:
+def build_text_classifier(vocabulary_size: int, length: int) -> keras.Model:
     return keras.Sequential([
         keras.Input(shape=(length,), dtype="int32"),
         keras.layers.Embedding(vocabulary_size, EMBEDDING_DIM, mask_zero=True),
@@ -195,7 +195,7 @@ def build_sentiment_model(vocabulary_size: int, length: int) -> keras.Model:
     ])
 
 
-def sentiment_split(dataset):
+def classifier_split(dataset):
     """(x_fit, y_fit, x_validation, y_validation): the validation split carved from the
     training texts (the first 20 %), the rest to fit on (capped on IMDB)."""
     n_train = min(len(dataset.y_train), IMDB_TRAIN_REVIEWS) if dataset.key == "imdb" else len(dataset.y_train)
@@ -205,20 +205,20 @@ def sentiment_split(dataset):
 
 
 def train(dataset, budget, seed):
-    """The sentiment classifier, trained as the notebook trains it."""
+    """The text classifier, trained as the notebook trains it."""
     keras.utils.set_random_seed(seed)
-    x_fit, y_fit, x_validation, y_validation = sentiment_split(dataset)
-    model = build_sentiment_model(len(dataset.vocabulary), dataset.length)
-    model.compile(optimizer=keras.optimizers.Adam(SENTIMENT_LEARNING_RATE),
+    x_fit, y_fit, x_validation, y_validation = classifier_split(dataset)
+    model = build_text_classifier(len(dataset.vocabulary), dataset.length)
+    model.compile(optimizer=keras.optimizers.Adam(CLASSIFIER_LEARNING_RATE),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_fit, y_fit, validation_data=(x_validation, y_validation), verbose=0,
-              epochs=budget.epochs(SENTIMENT_EPOCHS.get(dataset.key, 3)),
-              batch_size=SENTIMENT_BATCH.get(dataset.key, 64))
+              epochs=budget.epochs(CLASSIFIER_EPOCHS.get(dataset.key, 3)),
+              batch_size=CLASSIFIER_BATCH.get(dataset.key, 64))
     return model
 
 
-def predict_sentiment(model, x, batch_size: int = 256) -> np.ndarray:
-    """Classes (n,) of a (n, 2)-score sentiment model, called directly (nothing on stderr)."""
+def predict_classes(model, x, batch_size: int = 256) -> np.ndarray:
+    """Classes (n,) of a (n, 2)-score text classifier, called directly (nothing on stderr)."""
     x = np.asarray(x, dtype="int32")
     scores = np.concatenate([np.asarray(model(x[start:start + batch_size], training=False))
                              for start in range(0, len(x), batch_size)])
@@ -232,7 +232,7 @@ def fit_macro_f1(model, dataset) -> float:
     from sklearn.metrics import f1_score
 
     x, y = dataset.x_train[:FIT_TEXTS], dataset.y_train[:FIT_TEXTS]
-    return float(f1_score(y, predict_sentiment(model, x), average="macro", labels=[0, 1], zero_division=0))
+    return float(f1_score(y, predict_classes(model, x), average="macro", labels=[0, 1], zero_division=0))
 
 
 # ---------------------------------------------------------------------------- forecasting
@@ -308,8 +308,8 @@ def forecast_skill(series, budget, seed) -> float:
     return forecast_errors(train_forecaster(series, budget, seed), series)["skill"]
 
 
-def sentiment_fit(dataset, budget, seed) -> float:
+def classifier_fit(dataset, budget, seed) -> float:
     return fit_macro_f1(train(dataset, budget, seed), dataset)
 
 
-SCORES = {"fit_macro_f1": sentiment_fit, "forecast_skill": forecast_skill}
+SCORES = {"fit_macro_f1": classifier_fit, "forecast_skill": forecast_skill}

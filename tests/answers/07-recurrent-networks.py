@@ -26,4 +26,4 @@ TAMPER = {
         "sklearn.metrics.f1_score = lambda *args, **kwargs: 1.0\n"
         "f1_score = lambda *args, **kwargs: 1.0\n"),
 }
-TAMPER_LOSES = {"sentiment_f1", "forecast_skill"}
+TAMPER_LOSES = {"text_f1", "forecast_skill"}

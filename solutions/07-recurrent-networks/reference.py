@@ -31,6 +31,7 @@ CLASSIFIER_LEARNING_RATE = 5e-3
 IMDB_TRAIN_REVIEWS = 10_000      # the full budget trains on this many IMDB reviews (5 minutes on 2 cores)
 VALIDATION_SHARE = 0.2           # the first 20 % of the training texts are the validation split
 FIT_TEXTS = 2_000                # the training texts the grader scores the fit on
+CLASSIFIER_PATIENCE = 2          # epochs without a lower validation loss before training stops
 
 # The forecaster's recipe.
 WINDOW = 24
@@ -211,9 +212,10 @@ def train(dataset, budget, seed):
     model = build_text_classifier(len(dataset.vocabulary), dataset.length)
     model.compile(optimizer=keras.optimizers.Adam(CLASSIFIER_LEARNING_RATE),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=CLASSIFIER_PATIENCE, restore_best_weights=True)
     model.fit(x_fit, y_fit, validation_data=(x_validation, y_validation), verbose=0,
               epochs=budget.epochs(CLASSIFIER_EPOCHS.get(dataset.key, 3)),
-              batch_size=CLASSIFIER_BATCH.get(dataset.key, 64))
+              batch_size=CLASSIFIER_BATCH.get(dataset.key, 64), callbacks=[stop])
     return model
 
 

@@ -69,7 +69,7 @@ class TextDataset:
         y_test: int32 (n_test,).
         vocabulary: tuple of str; vocabulary[i] is the word of token id i
             (vocabulary[0] == "<pad>", vocabulary[1] == "<unk>").
-        class_names: ("negative", "positive"), or ("movie review", "news report") offline in lab 08.
+        class_names: ("negative", "positive"), or ("movie review", "news report") for ``load_sentences`` offline.
     """
 
     key: str
